@@ -1,0 +1,67 @@
+// Command vigil is the single Vigil binary. It is the only place that reads
+// flags, builds the logger and the metrics registry, and wires components
+// together (see docs/architecture.md).
+//
+// Subcommands appear here only once they work; the server, alertmanager and
+// node-exporter modes are still being built, so today a bare `vigil` prints
+// its usage.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/vigil-monitoring/vigil/internal/version"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// errVersionShown stops parsing once --version has printed.
+var errVersionShown = errors.New("version shown")
+
+// run is main without the process around it, so tests can drive the CLI.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := kingpin.New("vigil", "A Prometheus-compatible monitoring system: scraping, storage, PromQL, rules and alerting in one binary.")
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	app.HelpFlag.Short('h')
+	exitCode := -1
+	app.Terminate(func(code int) {
+		if exitCode < 0 {
+			exitCode = code
+		}
+	})
+	// kingpin's own --version exits the process; a pre-action that ends
+	// the run through Terminate keeps run testable and works before a
+	// subcommand is chosen.
+	app.Flag("version", "Show build information and exit.").PreAction(func(*kingpin.ParseContext) error {
+		fmt.Fprint(stdout, version.Get().Print("vigil"))
+		exitCode = 0
+		return errVersionShown
+	}).Bool()
+
+	cmd := newCommands(app, stdin, stdout, stderr)
+
+	if len(args) == 0 {
+		// The server is the default mode once it exists; until then the
+		// usage is the most useful thing a bare `vigil` can show.
+		app.Usage(nil)
+		fmt.Fprintln(stdout, "\nThe server mode is not available in this build yet; see README.md for the feature status.")
+		return 0
+	}
+	selected, err := app.Parse(args)
+	if exitCode >= 0 { // --help, --version and friends ended the run.
+		return exitCode
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vigil: error: %v, try --help\n", err)
+		return 2
+	}
+	return cmd.dispatch(selected)
+}
