@@ -1,0 +1,696 @@
+package tsdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/vigil-monitoring/vigil/internal/model/exemplar"
+	"github.com/vigil-monitoring/vigil/internal/model/histogram"
+	"github.com/vigil-monitoring/vigil/internal/model/labels"
+	"github.com/vigil-monitoring/vigil/internal/model/metadata"
+	"github.com/vigil-monitoring/vigil/internal/storage"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/chunkenc"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/record"
+)
+
+// batchPool recycles the slices of finished appenders: a scrape loop makes
+// one appender per scrape. Only the slices are pooled, never the appender
+// a caller holds, so a caller that misuses a finished appender cannot
+// reach someone else's batch.
+var batchPool = sync.Pool{New: func() any { return &appendBatch{} }}
+
+// Appender implements storage.Appendable.
+func (h *Head) Appender(context.Context) storage.Appender {
+	id := h.appenderID.Add(1)
+	if id == 0 { // 0 means "no appender" in memSeries.pendingApp
+		id = h.appenderID.Add(1)
+	}
+	h.metrics.activeAppenders.Inc()
+	return &headAppender{h: h, id: id, appendBatch: batchPool.Get().(*appendBatch)}
+}
+
+// headAppender is one batch. Samples are checked when appended, written to
+// the WAL at Commit, and only then applied to their series.
+type headAppender struct {
+	h    *Head
+	id   uint32
+	done bool
+	*appendBatch
+}
+
+// appendBatch holds a batch's pending entries.
+type appendBatch struct {
+	// touched lists each series this appender marked pending, once per
+	// increment of its pending count.
+	touched []*memSeries
+
+	floats      []record.RefSample
+	floatSeries []*memSeries
+	hists       []record.RefHistogramSample
+	histSeries  []*memSeries
+	fhists      []record.RefFloatHistogramSample
+	fhistSeries []*memSeries
+	metas       []record.RefMetadata
+	metaSeries  []*memSeries
+
+	// runs records the order of samples across the kinds: each run is a
+	// stretch of consecutive appends of one kind, and so a contiguous range
+	// of that kind's slice. The WAL and the apply step follow the runs, so
+	// a series that switches between floats and histograms within a batch
+	// keeps its order on disk and in memory.
+	runs []sampleRun
+
+	newSeries []record.RefSeries // scratch for the series record
+	bufs      [][]byte           // encoded records, reused
+}
+
+// Sample kinds of a run.
+const (
+	kindFloat uint8 = iota
+	kindHist
+	kindFloatHist
+)
+
+type sampleRun struct {
+	kind uint8
+	n    int
+}
+
+// addRun notes one more sample of kind.
+func (b *appendBatch) addRun(kind uint8) {
+	if n := len(b.runs); n > 0 && b.runs[n-1].kind == kind {
+		b.runs[n-1].n++
+		return
+	}
+	b.runs = append(b.runs, sampleRun{kind: kind, n: 1})
+}
+
+// reset empties the batch, dropping references so pooled slices do not
+// keep series or histograms alive.
+func (b *appendBatch) reset() {
+	clear(b.touched)
+	clear(b.floatSeries)
+	clear(b.histSeries)
+	clear(b.fhistSeries)
+	clear(b.metaSeries)
+	clear(b.hists)
+	clear(b.fhists)
+	clear(b.metas)
+	clear(b.newSeries)
+	b.touched = b.touched[:0]
+	b.floats, b.floatSeries = b.floats[:0], b.floatSeries[:0]
+	b.hists, b.histSeries = b.hists[:0], b.histSeries[:0]
+	b.fhists, b.fhistSeries = b.fhists[:0], b.fhistSeries[:0]
+	b.metas, b.metaSeries = b.metas[:0], b.metaSeries[:0]
+	b.runs = b.runs[:0]
+	b.newSeries = b.newSeries[:0]
+}
+
+var errAppenderDone = errors.New("tsdb: appender already committed or rolled back")
+
+// getOrCreate finds the series by ref, or by labels, creating it.
+func (a *headAppender) getOrCreate(ref storage.SeriesRef, lset labels.Labels) (*memSeries, error) {
+	if ref != 0 {
+		if s := a.h.series.getByRef(ref); s != nil {
+			return s, nil
+		}
+	}
+	if lset.IsEmpty() {
+		return nil, fmt.Errorf("empty label set: %w", storage.ErrInvalidSample)
+	}
+	return a.h.getOrCreate(lset), nil
+}
+
+// getOrCreate returns the series with lset, creating and indexing it.
+func (h *Head) getOrCreate(lset labels.Labels) *memSeries {
+	s, created := h.series.getOrCreate(lset.Hash(), lset, func() storage.SeriesRef {
+		return storage.SeriesRef(h.lastRef.Add(1))
+	})
+	if created {
+		h.postings.add(s.ref, lset)
+		h.numSeries.Add(1)
+		h.metrics.seriesCreated.Inc()
+	}
+	return s
+}
+
+// lockSeries finds or creates the series and returns it with its stripe
+// lock held. A series garbage collection deleted between lookup and lock
+// is looked up again by labels.
+func (a *headAppender) lockSeries(ref storage.SeriesRef, lset labels.Labels) (*memSeries, *stripeLock, error) {
+	for {
+		s, err := a.getOrCreate(ref, lset)
+		if err != nil {
+			return nil, nil, err
+		}
+		lock := a.h.series.refLock(s.ref)
+		lock.Lock()
+		if !s.deleted {
+			return s, lock, nil
+		}
+		lock.Unlock()
+		if lset.IsEmpty() {
+			return nil, nil, fmt.Errorf("series ref %d was removed and no labels were given: %w", ref, storage.ErrNotFound)
+		}
+		ref = 0
+	}
+}
+
+// markPendingLocked records that this appender holds an uncommitted
+// sample at t for s. The caller holds s's stripe lock.
+func (a *headAppender) markPendingLocked(s *memSeries, t int64) {
+	if s.pendingApp != a.id {
+		s.pendingApp = a.id
+		s.pendingT = t
+		s.pending++
+		a.touched = append(a.touched, s)
+		return
+	}
+	s.pendingT = max(s.pendingT, t)
+}
+
+// checkPendingLocked rejects t when it is older than this appender's own
+// pending sample for s: within one batch a series must move forward.
+// Equal times are left to Commit, which knows both values.
+func (a *headAppender) checkPendingLocked(s *memSeries, t int64) error {
+	if s.pendingApp == a.id && t < s.pendingT {
+		return storage.ErrOutOfOrderSample
+	}
+	return nil
+}
+
+func (a *headAppender) Append(ref storage.SeriesRef, lset labels.Labels, t int64, v float64) (storage.SeriesRef, error) {
+	if a.done {
+		return 0, errAppenderDone
+	}
+	if t < a.h.minValidTime.Load() {
+		a.h.metrics.outOfBound.WithLabelValues("float").Inc()
+		return ref, storage.ErrOutOfBounds
+	}
+	s, lock, err := a.lockSeries(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	dup, err := s.appendableLocked(t, storage.Sample{T: t, F: v})
+	if err == nil {
+		err = a.checkPendingLocked(s, t)
+	}
+	if err != nil || dup {
+		lock.Unlock()
+		if errors.Is(err, storage.ErrOutOfOrderSample) {
+			a.h.metrics.outOfOrder.WithLabelValues("float").Inc()
+		}
+		return s.ref, err
+	}
+	a.markPendingLocked(s, t)
+	lock.Unlock()
+	a.floats = append(a.floats, record.RefSample{Ref: s.ref, T: t, V: v})
+	a.floatSeries = append(a.floatSeries, s)
+	a.addRun(kindFloat)
+	return s.ref, nil
+}
+
+func (a *headAppender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	if a.done {
+		return 0, errAppenderDone
+	}
+	if a.h.opts.DisableNativeHistograms {
+		return ref, storage.ErrNativeHistogramsDisabled
+	}
+	if (h == nil) == (fh == nil) {
+		return ref, fmt.Errorf("exactly one of h and fh must be set: %w", storage.ErrInvalidSample)
+	}
+	var err error
+	if h != nil {
+		err = h.Validate()
+	} else {
+		err = fh.Validate()
+	}
+	if err != nil {
+		return ref, fmt.Errorf("invalid histogram: %w", err)
+	}
+	if t < a.h.minValidTime.Load() {
+		a.h.metrics.outOfBound.WithLabelValues("histogram").Inc()
+		return ref, storage.ErrOutOfBounds
+	}
+	s, lock, err := a.lockSeries(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	dup, err := s.appendableLocked(t, storage.Sample{T: t, H: h, FH: fh})
+	if err == nil {
+		err = a.checkPendingLocked(s, t)
+	}
+	if err != nil || dup {
+		lock.Unlock()
+		if errors.Is(err, storage.ErrOutOfOrderSample) {
+			a.h.metrics.outOfOrder.WithLabelValues("histogram").Inc()
+		}
+		return s.ref, err
+	}
+	a.markPendingLocked(s, t)
+	lock.Unlock()
+	if h != nil {
+		a.hists = append(a.hists, record.RefHistogramSample{Ref: s.ref, T: t, H: h})
+		a.histSeries = append(a.histSeries, s)
+		a.addRun(kindHist)
+	} else {
+		a.fhists = append(a.fhists, record.RefFloatHistogramSample{Ref: s.ref, T: t, FH: fh})
+		a.fhistSeries = append(a.fhistSeries, s)
+		a.addRun(kindFloatHist)
+	}
+	return s.ref, nil
+}
+
+// AppendExemplar is not supported yet: the head has no exemplar store.
+func (a *headAppender) AppendExemplar(ref storage.SeriesRef, _ labels.Labels, _ exemplar.Exemplar) (storage.SeriesRef, error) {
+	return ref, storage.ErrExemplarsDisabled
+}
+
+func (a *headAppender) UpdateMetadata(ref storage.SeriesRef, lset labels.Labels, m metadata.Metadata) (storage.SeriesRef, error) {
+	if a.done {
+		return 0, errAppenderDone
+	}
+	s, lock, err := a.lockSeries(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	same := s.meta != nil && *s.meta == m
+	lock.Unlock()
+	if !same {
+		a.metas = append(a.metas, record.RefMetadata{Ref: s.ref, Meta: m})
+		a.metaSeries = append(a.metaSeries, s)
+	}
+	return s.ref, nil
+}
+
+func (a *headAppender) AppendCTZeroSample(ref storage.SeriesRef, lset labels.Labels, t, ct int64) (storage.SeriesRef, error) {
+	if a.done {
+		return 0, errAppenderDone
+	}
+	if ct >= t {
+		return ref, storage.ErrOutOfOrderCT
+	}
+	s, lock, err := a.lockSeries(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	latest := s.lastT
+	if s.pendingApp == a.id {
+		latest = max(latest, s.pendingT)
+	}
+	lock.Unlock()
+	if ct <= latest {
+		return s.ref, storage.ErrOutOfOrderCT
+	}
+	return a.Append(s.ref, lset, ct, 0)
+}
+
+// appendableLocked checks smp against the newest committed sample: older
+// is out of order; the same time is a no-op when the value is identical
+// (dup) and a conflict otherwise.
+func (s *memSeries) appendableLocked(t int64, smp storage.Sample) (dup bool, err error) {
+	if t > s.lastT {
+		return false, nil
+	}
+	if t < s.lastT {
+		return false, storage.ErrOutOfOrderSample
+	}
+	if storage.SameSample(s.lastSample(), smp) {
+		return true, nil
+	}
+	return false, storage.ErrDuplicateSampleForTimestamp
+}
+
+// lastSample returns the newest committed sample.
+func (s *memSeries) lastSample() storage.Sample {
+	smp := storage.Sample{T: s.lastT, F: s.lastV}
+	if s.lastHist != nil {
+		smp.H, smp.FH = s.lastHist.h, s.lastHist.fh
+	}
+	return smp
+}
+
+// Commit writes the batch to the WAL and then applies it. If the WAL
+// write fails nothing is applied. Samples that another appender's commit
+// made out of order or conflicting meanwhile are dropped and reported in
+// the returned error; the rest are applied.
+func (a *headAppender) Commit() error {
+	if a.done {
+		return errAppenderDone
+	}
+	defer a.release()
+	if err := a.log(); err != nil {
+		a.h.metrics.commitFailures.Inc()
+		return fmt.Errorf("tsdb: commit: write to WAL: %w", err)
+	}
+	return a.apply()
+}
+
+// log writes the batch's records. Series records for series that are not
+// yet in the WAL are decided and written under walMu, so a series record
+// always precedes the first samples of its series, whichever appender
+// commits first.
+func (a *headAppender) log() error {
+	h := a.h
+	if h.wal == nil {
+		return nil
+	}
+	// One record per run; bufs[0] is kept for the series record.
+	nbuf := 1
+	buf := func() []byte {
+		for len(a.bufs) <= nbuf {
+			a.bufs = append(a.bufs, nil)
+		}
+		nbuf++
+		return a.bufs[nbuf-1][:0]
+	}
+	recs := make([][]byte, 1, len(a.runs)+2)
+	var fi, hi, fhi int
+	for _, r := range a.runs {
+		b := buf()
+		switch r.kind {
+		case kindFloat:
+			b = record.EncodeSamples(b, a.floats[fi:fi+r.n])
+			fi += r.n
+		case kindHist:
+			b = record.EncodeHistogramSamples(b, a.hists[hi:hi+r.n])
+			hi += r.n
+		case kindFloatHist:
+			b = record.EncodeFloatHistogramSamples(b, a.fhists[fhi:fhi+r.n])
+			fhi += r.n
+		}
+		a.bufs[nbuf-1] = b
+		recs = append(recs, b)
+	}
+	if len(a.metas) > 0 {
+		b := record.EncodeMetadata(buf(), a.metas)
+		a.bufs[nbuf-1] = b
+		recs = append(recs, b)
+	}
+	if len(recs) == 1 {
+		return nil
+	}
+	h.walMu.Lock()
+	defer h.walMu.Unlock()
+	a.newSeries = a.newSeries[:0]
+	var marked []*memSeries
+	for _, list := range [][]*memSeries{a.floatSeries, a.histSeries, a.fhistSeries, a.metaSeries} {
+		for _, s := range list {
+			if !s.walLogged.Load() {
+				s.walLogged.Store(true) // also dedupes within this batch
+				marked = append(marked, s)
+				a.newSeries = append(a.newSeries, record.RefSeries{Ref: s.ref, Labels: s.lset})
+			}
+		}
+	}
+	if len(a.newSeries) > 0 {
+		if len(a.bufs) == 0 {
+			a.bufs = append(a.bufs, nil)
+		}
+		a.bufs[0] = record.EncodeSeries(a.bufs[0][:0], a.newSeries)
+		recs[0] = a.bufs[0]
+	} else {
+		recs = recs[1:]
+	}
+	if err := h.wal.Log(recs...); err != nil {
+		for _, s := range marked {
+			s.walLogged.Store(false)
+		}
+		return err
+	}
+	return nil
+}
+
+// stripeCursor keeps one stripe locked across consecutive samples of the
+// same stripe, so a batch takes each stripe lock about once per run.
+type stripeCursor struct {
+	ss   *stripeSeries
+	held *stripeLock
+}
+
+func (c *stripeCursor) lock(s *memSeries) {
+	l := c.ss.refLock(s.ref)
+	if l == c.held {
+		return
+	}
+	c.unlock()
+	l.Lock()
+	c.held = l
+}
+
+func (c *stripeCursor) unlock() {
+	if c.held != nil {
+		c.held.Unlock()
+		c.held = nil
+	}
+}
+
+// commitErrors counts samples dropped at apply time, by reason.
+type commitErrors struct {
+	ooo, dup, other int
+	firstOther      error
+}
+
+func (e *commitErrors) add(err error) {
+	switch {
+	case errors.Is(err, storage.ErrOutOfOrderSample):
+		e.ooo++
+	case errors.Is(err, storage.ErrDuplicateSampleForTimestamp):
+		e.dup++
+	default:
+		e.other++
+		if e.firstOther == nil {
+			e.firstOther = err
+		}
+	}
+}
+
+func (e *commitErrors) err() error {
+	var errs []error
+	if e.ooo > 0 {
+		errs = append(errs, fmt.Errorf("%d samples: %w", e.ooo, storage.ErrOutOfOrderSample))
+	}
+	if e.dup > 0 {
+		errs = append(errs, fmt.Errorf("%d samples: %w", e.dup, storage.ErrDuplicateSampleForTimestamp))
+	}
+	if e.other > 0 {
+		errs = append(errs, fmt.Errorf("%d samples: %w", e.other, e.firstOther))
+	}
+	return errors.Join(errs...)
+}
+
+// apply appends the logged batch to the series.
+func (a *headAppender) apply() error {
+	h := a.h
+	cur := stripeCursor{ss: h.series}
+	var errs commitErrors
+	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
+	var nFloat, nHist int
+	var fi, hi, fhi int
+	for _, r := range a.runs {
+		for range r.n {
+			var s *memSeries
+			var smp storage.Sample
+			switch r.kind {
+			case kindFloat:
+				s, smp = a.floatSeries[fi], storage.Sample{T: a.floats[fi].T, F: a.floats[fi].V}
+				fi++
+			case kindHist:
+				s, smp = a.histSeries[hi], storage.Sample{T: a.hists[hi].T, H: a.hists[hi].H}
+				hi++
+			case kindFloatHist:
+				s, smp = a.fhistSeries[fhi], storage.Sample{T: a.fhists[fhi].T, FH: a.fhists[fhi].FH}
+				fhi++
+			}
+			cur.lock(s)
+			if err := s.appendLocked(h, smp); err != nil {
+				errs.add(err)
+				continue
+			}
+			if r.kind == kindFloat {
+				nFloat++
+			} else {
+				nHist++
+			}
+			mint, maxt = min(mint, smp.T), max(maxt, smp.T)
+		}
+	}
+	for i, s := range a.metaSeries {
+		cur.lock(s)
+		m := a.metas[i].Meta
+		s.meta = &m
+	}
+	cur.unlock()
+	if nFloat > 0 {
+		h.metrics.samplesAppended.WithLabelValues("float").Add(float64(nFloat))
+	}
+	if nHist > 0 {
+		h.metrics.samplesAppended.WithLabelValues("histogram").Add(float64(nHist))
+	}
+	if errs.ooo > 0 {
+		h.metrics.outOfOrder.WithLabelValues("float").Add(float64(errs.ooo))
+	}
+	if mint <= maxt {
+		h.updateMinMaxTime(mint, maxt)
+	}
+	return errs.err()
+}
+
+// updateMinMaxTime widens the head's time bounds.
+func (h *Head) updateMinMaxTime(mint, maxt int64) {
+	for {
+		cur := h.minTime.Load()
+		if mint >= cur || h.minTime.CompareAndSwap(cur, mint) {
+			break
+		}
+	}
+	for {
+		cur := h.maxTime.Load()
+		if maxt <= cur || h.maxTime.CompareAndSwap(cur, maxt) {
+			break
+		}
+	}
+}
+
+// appendLocked appends one sample to the series, cutting a new chunk when
+// the kind changes, the chunk is full, or t crosses a chunk range
+// boundary. The caller holds s's stripe lock.
+func (s *memSeries) appendLocked(h *Head, smp storage.Sample) error {
+	dup, err := s.appendableLocked(smp.T, smp)
+	if err != nil || dup {
+		return err
+	}
+	enc := chunkenc.EncXOR
+	switch {
+	case smp.H != nil:
+		enc = chunkenc.EncHistogram
+	case smp.FH != nil:
+		enc = chunkenc.EncFloatHistogram
+	}
+	if s.needsCutLocked(enc, smp.T, h.chunkRange) {
+		s.cutLocked(h, enc, smp.T)
+	}
+	switch app := s.open.app.(type) {
+	case *chunkenc.XORAppender:
+		app.Append(smp.T, smp.F)
+		s.lastHist = nil
+	case *chunkenc.HistogramAppender:
+		if err := app.AppendHistogram(smp.T, smp.H); err != nil {
+			return err
+		}
+		s.setLastHist(smp.H, nil)
+	case *chunkenc.FloatHistogramAppender:
+		if err := app.AppendFloatHistogram(smp.T, smp.FH); err != nil {
+			return err
+		}
+		s.setLastHist(nil, smp.FH)
+	}
+	if s.open.app.Chunk().NumSamples() == 1 {
+		s.open.minT = smp.T
+	}
+	s.open.maxT = smp.T
+	s.lastT, s.lastV = smp.T, smp.F
+	return nil
+}
+
+// setLastHist records a histogram series' newest value, reusing the
+// holder so steady histogram ingestion does not allocate for it.
+func (s *memSeries) setLastHist(h *histogram.Histogram, fh *histogram.FloatHistogram) {
+	if s.lastHist == nil {
+		s.lastHist = &lastHistogram{}
+	}
+	s.lastHist.h, s.lastHist.fh = h, fh
+}
+
+// needsCutLocked reports whether a sample of encoding enc at t must start
+// a new chunk.
+func (s *memSeries) needsCutLocked(enc chunkenc.Encoding, t, chunkRange int64) bool {
+	if s.open.app == nil {
+		return true
+	}
+	c := s.open.app.Chunk()
+	if c.Encoding() != enc || c.NumSamples() >= chunkenc.SamplesPerChunk {
+		return true
+	}
+	if enc != chunkenc.EncXOR && len(c.Bytes()) >= chunkenc.HistogramChunkBytes {
+		return true
+	}
+	return t >= rangeEnd(s.open.minT, chunkRange)
+}
+
+// rangeEnd returns the end (exclusive) of the chunk range holding t.
+func rangeEnd(t, chunkRange int64) int64 {
+	start := t - t%chunkRange
+	if t%chunkRange < 0 {
+		start -= chunkRange
+	}
+	return start + chunkRange
+}
+
+// cutLocked moves the open chunk to the full chunks and opens a new one.
+func (s *memSeries) cutLocked(h *Head, enc chunkenc.Encoding, t int64) {
+	if s.open.app != nil {
+		c := s.open.app.Chunk()
+		compact(c)
+		s.full = append(s.full, fullChunk{chunk: c, minT: s.open.minT, maxT: s.open.maxT})
+	}
+	switch enc {
+	case chunkenc.EncXOR:
+		app, _ := chunkenc.NewXORChunk().Appender() // cannot fail on an empty chunk
+		s.open.app = app
+	case chunkenc.EncHistogram:
+		app, _ := chunkenc.NewHistogramChunk().Appender()
+		s.open.app = app
+	case chunkenc.EncFloatHistogram:
+		app, _ := chunkenc.NewFloatHistogramChunk().Appender()
+		s.open.app = app
+	}
+	s.open.minT, s.open.maxT = t, t
+	h.metrics.chunksCreated.Inc()
+	h.metrics.chunks.Inc()
+	h.numChunks.Add(1)
+}
+
+// compact drops a full chunk's spare capacity.
+func compact(c chunkenc.Chunk) {
+	switch c := c.(type) {
+	case *chunkenc.XORChunk:
+		c.Compact()
+	case *chunkenc.HistogramChunk:
+		c.Compact()
+	case *chunkenc.FloatHistogramChunk:
+		c.Compact()
+	}
+}
+
+// Rollback discards the batch. Series it created stay in memory, without a
+// WAL record, until garbage collection finds them empty.
+func (a *headAppender) Rollback() error {
+	if a.done {
+		return errAppenderDone
+	}
+	a.release()
+	return nil
+}
+
+// release clears the pending marks and recycles the batch.
+func (a *headAppender) release() {
+	cur := stripeCursor{ss: a.h.series}
+	for _, s := range a.touched {
+		cur.lock(s)
+		s.pending--
+		if s.pendingApp == a.id {
+			s.pendingApp, s.pendingT = 0, math.MinInt64
+		}
+	}
+	cur.unlock()
+	a.h.metrics.activeAppenders.Dec()
+	a.done = true
+	a.appendBatch.reset()
+	batchPool.Put(a.appendBatch)
+	a.appendBatch = nil
+}

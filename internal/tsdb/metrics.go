@@ -1,0 +1,132 @@
+package tsdb
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// headMetrics are the head's self-metrics. Names and help texts follow
+// Prometheus so existing dashboards and alerts keep working.
+type headMetrics struct {
+	seriesCreated    prometheus.Counter
+	seriesRemoved    prometheus.Counter
+	samplesAppended  *prometheus.CounterVec // type="float"|"histogram"
+	outOfOrder       *prometheus.CounterVec
+	outOfBound       *prometheus.CounterVec
+	chunksCreated    prometheus.Counter
+	chunksRemoved    prometheus.Counter
+	chunks           prometheus.Gauge
+	truncations      prometheus.Counter
+	truncationsFail  prometheus.Counter
+	gcDuration       prometheus.Summary
+	walCorruptions   prometheus.Counter
+	checkpoints      prometheus.Counter
+	checkpointsFail  prometheus.Counter
+	checkpointDelete prometheus.Counter
+	replayDuration   prometheus.Gauge
+	unknownRefs      *prometheus.CounterVec // type=record type
+	activeAppenders  prometheus.Gauge
+	commitFailures   prometheus.Counter
+}
+
+func newHeadMetrics(h *Head, r prometheus.Registerer) *headMetrics {
+	m := &headMetrics{
+		seriesCreated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_head_series_created_total",
+			Help: "Total number of series created in the head",
+		}),
+		seriesRemoved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_head_series_removed_total",
+			Help: "Total number of series removed in the head",
+		}),
+		samplesAppended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_head_samples_appended_total",
+			Help: "Total number of appended samples.",
+		}, []string{"type"}),
+		outOfOrder: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_out_of_order_samples_total",
+			Help: "Total number of out of order samples ingestion failed attempts due to out of order being disabled.",
+		}, []string{"type"}),
+		outOfBound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_out_of_bound_samples_total",
+			Help: "Total number of out of bound samples ingestion failed attempts with out of order support disabled.",
+		}, []string{"type"}),
+		chunksCreated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_head_chunks_created_total",
+			Help: "Total number of chunks created in the head",
+		}),
+		chunksRemoved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_head_chunks_removed_total",
+			Help: "Total number of chunks removed in the head",
+		}),
+		chunks: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_chunks",
+			Help: "Total number of chunks in the head block.",
+		}),
+		truncations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_head_truncations_total",
+			Help: "Total number of head truncations attempted.",
+		}),
+		truncationsFail: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_head_truncations_failed_total",
+			Help: "Total number of head truncations that failed.",
+		}),
+		gcDuration: prometheus.NewSummary(prometheus.SummaryOpts{
+			Name: "prometheus_tsdb_head_gc_duration_seconds",
+			Help: "Runtime of garbage collection in the head block.",
+		}),
+		walCorruptions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_wal_corruptions_total",
+			Help: "Total number of WAL corruptions.",
+		}),
+		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_checkpoint_creations_total",
+			Help: "Total number of checkpoint creations attempted.",
+		}),
+		checkpointsFail: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_checkpoint_creations_failed_total",
+			Help: "Total number of checkpoint creations that failed.",
+		}),
+		checkpointDelete: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_checkpoint_deletions_total",
+			Help: "Total number of checkpoint deletions attempted.",
+		}),
+		replayDuration: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_data_replay_duration_seconds",
+			Help: "Time taken to replay the data on disk.",
+		}),
+		unknownRefs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_wal_replay_unknown_refs_total",
+			Help: "Total number of unknown series references encountered during WAL replay.",
+		}, []string{"type"}),
+		activeAppenders: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_active_appenders",
+			Help: "Number of currently active appender transactions",
+		}),
+		commitFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_tsdb_head_commit_failures_total",
+			Help: "Total number of head commits that failed to write the WAL; their samples were not appended.",
+		}),
+	}
+	if r == nil {
+		return m
+	}
+	r.MustRegister(
+		m.seriesCreated, m.seriesRemoved, m.samplesAppended, m.outOfOrder, m.outOfBound,
+		m.chunksCreated, m.chunksRemoved, m.chunks, m.truncations, m.truncationsFail,
+		m.gcDuration, m.walCorruptions, m.checkpoints, m.checkpointsFail, m.checkpointDelete,
+		m.replayDuration, m.unknownRefs, m.activeAppenders, m.commitFailures,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_series",
+			Help: "Total number of series in the head block.",
+		}, func() float64 { return float64(h.numSeries.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_min_time",
+			Help: "Minimum time bound of the head block.",
+		}, func() float64 { return float64(h.MinTime()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_max_time",
+			Help: "Maximum timestamp of the head block.",
+		}, func() float64 { return float64(h.MaxTime()) }),
+	)
+	return m
+}
