@@ -1,0 +1,112 @@
+package scrape
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/vigil-monitoring/vigil/internal/model/labels"
+)
+
+func checkIndex(t *testing.T, c *scrapeCache) {
+	t.Helper()
+	if len(c.index) != len(c.entries) {
+		t.Fatalf("index has %d keys, entries %d", len(c.index), len(c.entries))
+	}
+	for k, i := range c.index {
+		if c.entries[i].key != k {
+			t.Fatalf("index[%q] = %d holds %q", k, i, c.entries[i].key)
+		}
+	}
+}
+
+func TestCacheFollowsReorderedAndChangingBodies(t *testing.T) {
+	st := newTestStorage()
+	sl := testLoop(t, st, simpleJob)
+	mustAppend(t, sl, "a 1\nb 2\nc 3\nd 4\n", 1000)
+	// Reordered: every series is still a cache hit, none is confused
+	// with its neighbour.
+	res := mustAppend(t, sl, "d 40\nc 30\nb 20\na 10\n", 2000)
+	if res.seriesAdded != 0 || res.added != 4 {
+		t.Errorf("reordered body: %+v", res)
+	}
+	checkIndex(t, sl.cache)
+	// Some vanish, some appear in between.
+	res = mustAppend(t, sl, "a 100\nnew 1\nd 400\n", 3000)
+	if res.seriesAdded != 1 {
+		t.Errorf("changed body: %+v", res)
+	}
+	checkIndex(t, sl.cache)
+	if n := len(sl.cache.entries); n != 3 {
+		t.Errorf("cache has %d entries after eviction, want 3", n)
+	}
+	inst := func(name string) labels.Labels {
+		return labels.FromStrings("__name__", name, "instance", "127.0.0.1:9", "job", "j")
+	}
+	for name, want := range map[string][]float64{"a": {1, 10, 100}, "d": {4, 40, 400}, "b": {2, 20}, "c": {3, 30}} {
+		s := st.samplesOf(t, inst(name))
+		for i, v := range want {
+			if i >= len(s) || s[i].F != v {
+				t.Fatalf("%s = %v, want %v first", name, s, want)
+			}
+		}
+		if len(want) == 2 && (len(s) != 3 || !isStale(s[2]) || s[2].T != 3000) {
+			t.Errorf("%s = %v, want a stale marker at 3000", name, s)
+		}
+	}
+}
+
+func TestBufferPoolClasses(t *testing.T) {
+	cases := map[int]int{0: 0, 1: 0, 1024: 0, 1025: 1, 2048: 1, 2049: 2, 64 << 20: 16, 64<<20 + 1: -1}
+	for size, want := range cases {
+		if got := classAtLeast(size); got != want {
+			t.Errorf("classAtLeast(%d) = %d, want %d", size, got, want)
+		}
+	}
+	var p bufferPool
+	for _, size := range []int{1, 1500, 70000, 3 << 20} {
+		b := p.get(size)
+		if cap(*b) < size || len(*b) != 0 {
+			t.Errorf("get(%d): len %d cap %d", size, len(*b), cap(*b))
+		}
+		*b = append(*b, 'x')
+		p.put(b)
+		if b2 := p.get(size); cap(*b2) < size || len(*b2) != 0 {
+			t.Errorf("reused buffer for %d: len %d cap %d", size, len(*b2), cap(*b2))
+		}
+	}
+	// Oversized buffers are not pooled and do not break anything.
+	huge := make([]byte, 0, maxPooledBufferSize+1)
+	p.put(&huge)
+}
+
+func TestReadAllLimit(t *testing.T) {
+	var p bufferPool
+	data := bytes.Repeat([]byte("0123456789"), 1000) // 10000 bytes
+	for _, c := range []struct {
+		limit   int64
+		wantErr bool
+	}{{0, false}, {10000, false}, {9999, true}, {100, true}} {
+		// One byte per read: the limit must hold however the body arrives.
+		r := iotest.OneByteReader(bytes.NewReader(data))
+		b, err := p.readAll(p.get(16), r, c.limit)
+		if c.wantErr {
+			if !errors.Is(err, errBodySizeLimit) || int64(len(*b)) != c.limit+1 {
+				t.Errorf("limit %d: err %v, read %d", c.limit, err, len(*b))
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(*b, data) {
+			t.Errorf("limit %d: err %v, read %d bytes", c.limit, err, len(*b))
+		}
+	}
+	if _, err := p.readAll(p.get(16), iotest.ErrReader(io.ErrUnexpectedEOF), 0); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("read error lost: %v", err)
+	}
+	if b, err := p.readAll(p.get(16), strings.NewReader(""), 10); err != nil || len(*b) != 0 {
+		t.Errorf("empty body: %v %d", err, len(*b))
+	}
+}
