@@ -158,16 +158,17 @@ func dedupSorted(ls []Label) []Label {
 	return out
 }
 
-// New returns a set holding ls. The input is copied and sorted; when a name
-// is repeated the last value given wins, which keeps the no-duplicates
-// invariant without failing.
+// New returns a set holding ls. Like Prometheus' labels.New it sorts ls in
+// place (callers pass a slice they own, usually a variadic literal), which
+// saves a copy; the label strings themselves are copied into the set. When
+// a name is repeated the last value given wins, which keeps the
+// no-duplicates invariant without failing.
 func New(ls ...Label) Labels {
-	if strictlySorted(ls) {
-		return encodeSorted(ls) // encoding copies; no need to clone
+	if !strictlySorted(ls) {
+		slices.SortStableFunc(ls, compareLabelNames)
+		ls = dedupSorted(ls)
 	}
-	cp := slices.Clone(ls)
-	slices.SortStableFunc(cp, compareLabelNames)
-	return encodeSorted(dedupSorted(cp))
+	return encodeSorted(ls)
 }
 
 // FromStrings builds a set from name, value pairs. It panics on an odd

@@ -48,11 +48,9 @@ func TestNewSortsAndEncodes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := slices.Clone(tc.in)
-			ls := New(in...)
-			if !slices.Equal(in, tc.in) {
-				t.Fatalf("New modified its argument")
-			}
+			// New may reorder its argument in place (as Prometheus'
+			// does), so give it a copy.
+			ls := New(slices.Clone(tc.in)...)
 			if ls.data != encodeByHand(tc.want...) {
 				t.Fatalf("encoding = %q, want %q", ls.data, encodeByHand(tc.want...))
 			}
