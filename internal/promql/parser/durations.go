@@ -136,7 +136,15 @@ func secondsToDuration(v float64) (time.Duration, error) {
 	if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) >= maxDurationSeconds {
 		return 0, fmt.Errorf("duration out of range: %v", v)
 	}
-	return time.Duration(v*1000) * time.Millisecond, nil
+	ms := v * 1000
+	// A duration literal such as 1001ms arrives here as 1.001 seconds,
+	// which times 1000 is 1000.9999999999999: truncating that would lose a
+	// millisecond the query spelled out. Values within float noise of a
+	// whole millisecond are that millisecond.
+	if r := math.Round(ms); math.Abs(ms-r) < 1e-6 {
+		ms = r
+	}
+	return time.Duration(ms) * time.Millisecond, nil
 }
 
 // isDurationOperator reports whether t is an arithmetic operator of

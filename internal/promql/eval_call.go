@@ -1,0 +1,320 @@
+package promql
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/vigil-monitoring/vigil/internal/model/labels"
+	"github.com/vigil-monitoring/vigil/internal/promql/parser"
+	"github.com/vigil-monitoring/vigil/internal/storage"
+)
+
+// functionCall is the implementation of a PromQL function. vals holds the
+// evaluated arguments at the current step (a scalar as a one-sample
+// vector, nothing for strings and for the range argument); for functions
+// of a range vector, m holds the one series being processed with its
+// points in the current window. The result is the output vector, built in
+// enh.out; range functions only set values, the engine adds the labels.
+type functionCall func(vals []Vector, m Matrix, args parser.Expressions, enh *evalNodeHelper) Vector
+
+// anchoredSafeFunctions and smoothedSafeFunctions are the functions whose
+// range argument may carry the anchored and smoothed modifiers: those
+// modifiers add samples outside the range, which only these functions
+// know to handle.
+var (
+	anchoredSafeFunctions = []string{"changes", "delta", "increase", "rate", "resets"}
+	smoothedSafeFunctions = []string{"delta", "increase", "rate"}
+)
+
+// rangeArg is the range vector argument of a function: the series it
+// reads and how its window is placed relative to the evaluation time.
+type rangeArg struct {
+	series []storage.Series
+	// offset and rng are in milliseconds; offset includes the effect of @.
+	offset, rng int64
+	// fixed is set when @ pins the window: it is read at the first step
+	// and reused for the others.
+	fixed              bool
+	anchored, smoothed bool
+	pos                parser.PositionRange
+}
+
+func (ev *evaluator) evalCall(ctx context.Context, e *parser.Call) Value {
+	name := e.Func.Name
+	switch name {
+	case "timestamp", "start_timestamp":
+		// The timestamps of a selector's samples are lost once it is
+		// evaluated (points carry the evaluation time), so these read the
+		// selector themselves.
+		if vs, ok := unwrapParens(unwrapStepInvariant(unwrapParens(e.Args[0]))).(*parser.VectorSelector); ok {
+			return ev.evalTimestampFunction(ctx, vs, e)
+		}
+	case "label_replace":
+		return ev.evalLabelReplace(ctx, e.Args)
+	case "label_join":
+		return ev.evalLabelJoin(ctx, e.Args)
+	case "info":
+		return ev.evalInfo(ctx, e.Args)
+	}
+	fn := functions[name]
+	if fn == nil {
+		ev.errorf("function %q is not implemented", name)
+	}
+	rangeIdx := -1
+	for i, a := range e.Args {
+		switch unwrapParens(a).(type) {
+		case *parser.MatrixSelector, *parser.SubqueryExpr:
+			rangeIdx = i
+		}
+		if rangeIdx >= 0 {
+			break
+		}
+	}
+	if rangeIdx < 0 {
+		// A range argument wrapped as step-invariant (a subquery with @
+		// passed to a function that is not) is not read as a range, as in
+		// Prometheus: such a function returns nothing.
+		takesRange := slices.Contains(e.Func.ArgTypes, parser.ValueTypeMatrix)
+		return ev.rangeEval(ctx, nil, func(v []Vector, _ [][]int, enh *evalNodeHelper) Vector {
+			if takesRange {
+				return enh.out
+			}
+			return fn(v, nil, e.Args, enh)
+		}, e.Args...)
+	}
+	return ev.evalRangeFunction(ctx, e, rangeIdx, fn)
+}
+
+// rangeArgument evaluates or selects the range vector argument.
+func (ev *evaluator) rangeArgument(ctx context.Context, e parser.Expr) rangeArg {
+	switch a := unwrapParens(e).(type) {
+	case *parser.MatrixSelector:
+		vs := a.VectorSelector.(*parser.VectorSelector)
+		return rangeArg{
+			series:   ev.expand(ctx, vs),
+			offset:   vs.Offset.Milliseconds(),
+			rng:      a.Range.Milliseconds(),
+			fixed:    vs.Timestamp != nil,
+			anchored: vs.Anchored,
+			smoothed: vs.Smoothed,
+			pos:      a.PositionRange(),
+		}
+	case *parser.SubqueryExpr:
+		samplesStats := ev.samplesStats
+		// The subquery's samples are counted when the function reads them.
+		ev.samplesStats = ev.samplesStats.child()
+		mat := ev.eval(ctx, a).(Matrix)
+		samplesStats.mergeChildPeak(ev.samplesStats)
+		ev.samplesStats = samplesStats
+		if ev.st.delayedNameRemoval {
+			// A name dropped inside the subquery stays dropped, even for
+			// functions that keep names.
+			for i := range mat {
+				if mat[i].DropName {
+					mat[i].Metric = dropMetadataLabels(mat[i].Metric)
+					mat[i].DropName = false
+				}
+			}
+			mat = ev.mergeSeriesWithSameLabelset(mat)
+		}
+		offset := a.Offset.Milliseconds()
+		if a.Timestamp != nil {
+			offset = a.OriginalOffset.Milliseconds() + ev.startTimestamp - *a.Timestamp
+		}
+		return rangeArg{
+			series: seriesFromMatrix(mat),
+			offset: offset,
+			rng:    a.Range.Milliseconds(),
+			fixed:  a.Timestamp != nil,
+			pos:    a.PositionRange(),
+		}
+	}
+	ev.errorf("unexpected range argument %T", e)
+	return rangeArg{}
+}
+
+// evalRangeFunction evaluates a function of a range vector: for every
+// series of the argument and every step it moves the series' window and
+// calls the function on it.
+func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rangeIdx int, fn functionCall) Value {
+	name := e.Func.Name
+	ra := ev.rangeArgument(ctx, e.Args[rangeIdx])
+	switch {
+	case ra.anchored && !slices.Contains(anchoredSafeFunctions, name):
+		ev.errorf("anchored modifier can only be used with: %s - not with %s", strings.Join(anchoredSafeFunctions, ", "), name)
+	case ra.smoothed && !slices.Contains(smoothedSafeFunctions, name):
+		ev.errorf("smoothed modifier can only be used with: %s - not with %s", strings.Join(smoothedSafeFunctions, ", "), name)
+	}
+
+	// The other arguments are scalars, with a value at every step.
+	others := make([]Matrix, len(e.Args))
+	for i, a := range e.Args {
+		if i != rangeIdx && a.Type() != parser.ValueTypeString {
+			others[i] = ev.eval(ctx, a).(Matrix)
+		}
+	}
+	vals := make([]Vector, 0, len(e.Args)-1)
+	enh := &evalNodeHelper{out: make(Vector, 0, 1), delayedNameRemoval: ev.st.delayedNameRemoval, annos: &ev.st.annos}
+	enh.rangeMs = ra.rng
+	enh.anchored, enh.smoothed = ra.anchored, ra.smoothed
+	// last_over_time and first_over_time pick a sample like offset does,
+	// so they keep the metric name; every other function drops it.
+	dropName := name != "last_over_time" && name != "first_over_time"
+	numSteps := ev.numSteps()
+	mat := make(Matrix, 0, len(ra.series))
+	inMatrix := make(Matrix, 1)
+	var (
+		w  window
+		it storage.Iterator
+	)
+	for _, s := range ra.series {
+		ev.checkContext(ctx)
+		it = s.Iterator(it)
+		w.reset(it)
+		metric := s.Labels()
+		out := Series{Metric: metric, DropName: dropName}
+		if !ev.st.delayedNameRemoval && dropName {
+			out.Metric = dropMetadataLabels(metric)
+		}
+		inMatrix[0].Metric = metric
+		step := -1
+		for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
+			step++
+			vals = vals[:0]
+			for i := range e.Args {
+				if i != rangeIdx && others[i] != nil {
+					vals = append(vals, Vector{{F: others[i][0].Floats[step].F}})
+				}
+			}
+			if ts == ev.startTimestamp || !ra.fixed {
+				mint, maxt := ev.rangeBounds(ts, ra.offset, ra.rng, ra.anchored, ra.smoothed)
+				dropped, added := w.advance(mint, maxt)
+				ev.st.currentSamples -= dropped
+				ev.addSamples(added)
+				if err := w.it.Err(); err != nil {
+					ev.error(ErrStorage{Err: err})
+				}
+			}
+			if len(w.floats)+len(w.hists) == 0 {
+				continue
+			}
+			inMatrix[0].Floats, inMatrix[0].Histograms = w.floats, w.hists
+			enh.ts = ts
+			enh.rangeEnd = ts - ra.offset
+			enh.rangeStart = enh.rangeEnd - ra.rng
+			enh.startTimestamps = w.startTimestamps()
+			res := fn(vals, inMatrix, e.Args, enh)
+			ev.samplesStats.addAtStep(step, int64(w.size()))
+			enh.out = res[:0]
+			if len(res) == 0 {
+				continue
+			}
+			if res[0].H == nil {
+				if out.Floats == nil {
+					out.Floats = make([]FPoint, 0, numSteps)
+				}
+				out.Floats = append(out.Floats, FPoint{T: ts, F: res[0].F})
+			} else {
+				out.Histograms = append(out.Histograms, HPoint{T: ts, H: res[0].H})
+			}
+		}
+		ev.st.currentSamples -= w.size()
+		if n := len(out.Floats) + histogramPointsSize(out.Histograms); n > 0 {
+			ev.addSamples(n)
+			mat = append(mat, out)
+		}
+		ev.updatePeak()
+		if (name == "rate" || name == "increase") && len(out.Floats) > 0 {
+			if mn := metric.Get(labels.MetricName); mn != "" && !hasCounterSuffix(mn) {
+				ev.st.annos.Add(newPossibleNonCounterInfo(mn, e.Args[0].PositionRange()))
+			}
+		}
+	}
+
+	if name == "absent_over_time" {
+		return ev.absentOverTime(mat, e.Args[0])
+	}
+	if !ev.st.delayedNameRemoval && mat.ContainsSameLabelset() {
+		ev.errorf("vector cannot contain metrics with the same labelset")
+	}
+	return mat
+}
+
+func hasCounterSuffix(name string) bool {
+	for _, s := range []string{"_total", "_sum", "_count", "_bucket"} {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// absentOverTime turns the per-series results of absent_over_time (a point
+// wherever a series had samples) into one series that has the value 1 at
+// the steps where no series had any.
+func (ev *evaluator) absentOverTime(mat Matrix, arg parser.Expr) Matrix {
+	steps := ev.numSteps()
+	found := make(map[int64]struct{}, steps)
+	for _, s := range mat {
+		if len(s.Floats)+len(s.Histograms) == steps {
+			return Matrix{}
+		}
+		for _, p := range s.Floats {
+			found[p.T] = struct{}{}
+		}
+		for _, p := range s.Histograms {
+			found[p.T] = struct{}{}
+		}
+	}
+	if len(found) == steps {
+		return Matrix{}
+	}
+	pts := make([]FPoint, 0, steps-len(found))
+	for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
+		if _, ok := found[ts]; !ok {
+			pts = append(pts, FPoint{T: ts, F: 1})
+		}
+	}
+	return Matrix{{Metric: absentLabels(arg), Floats: pts, DropName: true}}
+}
+
+// evalTimestampFunction evaluates timestamp() or start_timestamp() of a
+// selector, which report the times of the samples themselves.
+func (ev *evaluator) evalTimestampFunction(ctx context.Context, vs *parser.VectorSelector, e *parser.Call) Value {
+	series := ev.expand(ctx, vs)
+	cursors := make([]cursor, len(series))
+	for i, s := range series {
+		cursors[i].reset(s.Iterator(nil))
+	}
+	start := e.Func.Name == "start_timestamp"
+	return ev.rangeEval(ctx, nil, func(_ []Vector, _ [][]int, enh *evalNodeHelper) Vector {
+		offset := vs.Offset.Milliseconds()
+		if vs.Timestamp != nil {
+			// Every step reads the sample at the @ time.
+			offset = vs.OriginalOffset.Milliseconds() + enh.ts - *vs.Timestamp
+		}
+		for i, s := range series {
+			t, _, _, ok := cursors[i].at(enh.ts-offset, ev.st.lookback)
+			if !ok {
+				continue
+			}
+			ev.addSamples(1)
+			ev.samplesStats.addAtTimestamp(enh.ts, 1)
+			v := float64(t) / 1000
+			if start {
+				if _, known := cursors[i].it.(StartTimestampIterator); !known {
+					continue
+				}
+				v = float64(cursors[i].prevST) / 1000
+			}
+			metric := s.Labels()
+			if !enh.delayedNameRemoval {
+				metric = dropMetadataLabels(metric)
+			}
+			enh.out = append(enh.out, Sample{Metric: metric, F: v, DropName: true})
+		}
+		ev.updatePeak()
+		return enh.out
+	})
+}

@@ -1,0 +1,508 @@
+package promql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/vigil-monitoring/vigil/internal/model/histogram"
+	"github.com/vigil-monitoring/vigil/internal/model/value"
+	"github.com/vigil-monitoring/vigil/internal/promql/parser"
+	"github.com/vigil-monitoring/vigil/internal/storage"
+)
+
+// StartTimestampIterator is implemented by storage iterators that know the
+// start timestamp (the "created timestamp" of a counter, or the start of a
+// delta's interval) of the current sample. rate(), increase(), irate(),
+// resets() and start_timestamp() use it when present; 0 means unknown.
+type StartTimestampIterator interface {
+	AtST() int64
+}
+
+// expand returns the series of a selector, reading its series set on first
+// use.
+func (ev *evaluator) expand(ctx context.Context, vs *parser.VectorSelector) []storage.Series {
+	sel := ev.st.selections[vs]
+	if sel == nil {
+		// A selector created during evaluation (the at-modifier tests of
+		// the script runner rewrite queries; nothing else does): select now.
+		sel = &selection{set: ev.st.querier.Select(ctx, false, nil, vs.LabelMatchers...)}
+		ev.st.selections[vs] = sel
+	}
+	if sel.expanded {
+		return sel.series
+	}
+	for sel.set.Next() {
+		ev.checkContext(ctx)
+		s := sel.set.At()
+		if vs.SkipHistogramBuckets {
+			s = statsSeries{s}
+		}
+		sel.series = append(sel.series, s)
+	}
+	for _, w := range sel.set.Warnings() {
+		ev.st.annos.Add(w)
+	}
+	if err := sel.set.Err(); err != nil {
+		ev.error(ErrStorage{Err: fmt.Errorf("expanding series: %w", err)})
+	}
+	sel.expanded = true
+	return sel.series
+}
+
+// cursor walks one series for an instant selector. It remembers the
+// latest sample at or before the last time asked for, so a range query
+// reads every sample once.
+//
+// INVARIANT: the iterator stands on the first sample not yet consumed
+// (typ is its type, ValNone when the series is exhausted).
+type cursor struct {
+	it  storage.Iterator
+	typ storage.ValueType
+	t   int64
+
+	prevOK bool
+	prevT  int64
+	prevF  float64
+	prevH  *histogram.FloatHistogram
+	prevST int64
+	// prevShared is set once prevH has been handed out; until then its
+	// memory may be reused for the next histogram.
+	prevShared bool
+}
+
+func (c *cursor) reset(it storage.Iterator) {
+	c.it = it
+	c.prevOK, c.prevH, c.prevShared = false, nil, false
+	c.advance(it.Next())
+}
+
+func (c *cursor) advance(typ storage.ValueType) {
+	c.typ = typ
+	if typ != storage.ValNone {
+		c.t = c.it.AtT()
+	}
+}
+
+// at returns the latest sample with a time in (ref-lookback, ref], unless
+// it is a staleness marker. Times asked for must not decrease.
+func (c *cursor) at(ref, lookback int64) (t int64, f float64, h *histogram.FloatHistogram, ok bool) {
+	if c.typ != storage.ValNone && c.t <= ref-lookback {
+		// Samples this old matter neither now nor later.
+		c.prevOK = false
+		c.advance(c.it.Seek(ref - lookback + 1))
+	}
+	for c.typ != storage.ValNone && c.t <= ref {
+		switch c.typ {
+		case storage.ValFloat:
+			c.prevT, c.prevF = c.it.At()
+			c.prevH = nil
+		case storage.ValHistogram, storage.ValFloatHistogram:
+			var reuse *histogram.FloatHistogram
+			if c.prevH != nil && !c.prevShared {
+				reuse = c.prevH
+			}
+			c.prevT, c.prevH = c.it.AtFloatHistogram(reuse)
+			c.prevShared = false
+		}
+		if sti, isST := c.it.(StartTimestampIterator); isST {
+			c.prevST = sti.AtST()
+		}
+		c.prevOK = true
+		c.advance(c.it.Next())
+	}
+	if !c.prevOK || c.prevT <= ref-lookback {
+		return 0, 0, nil, false
+	}
+	if c.prevH != nil {
+		if value.IsStaleNaN(c.prevH.Sum) {
+			return 0, 0, nil, false
+		}
+		c.prevShared = true
+		return c.prevT, 0, c.prevH, true
+	}
+	if value.IsStaleNaN(c.prevF) {
+		return 0, 0, nil, false
+	}
+	return c.prevT, c.prevF, nil, true
+}
+
+func (c *cursor) err() error { return c.it.Err() }
+
+// evalSeries evaluates an instant selector over the series at every step.
+func (ev *evaluator) evalSeries(ctx context.Context, series []storage.Series, offset int64) Matrix {
+	numSteps := ev.numSteps()
+	mat := make(Matrix, 0, len(series))
+	var c cursor
+	var it storage.Iterator
+	lookback := ev.st.lookback
+	for _, s := range series {
+		ev.checkContext(ctx)
+		it = s.Iterator(it)
+		c.reset(it)
+		ss := Series{Metric: s.Labels()}
+		step := -1
+		for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
+			step++
+			_, f, h, ok := c.at(ts-offset, lookback)
+			if !ok {
+				continue
+			}
+			if h == nil {
+				ev.addSamples(1)
+				ev.samplesStats.addAtStep(step, 1)
+				if ss.Floats == nil {
+					ss.Floats = make([]FPoint, 0, numSteps)
+				}
+				ss.Floats = append(ss.Floats, FPoint{T: ts, F: f})
+			} else {
+				n := histogramSampleSize(h)
+				ev.addSamples(n)
+				ev.samplesStats.addAtStep(step, int64(n))
+				ss.Histograms = append(ss.Histograms, HPoint{T: ts, H: h})
+			}
+		}
+		if err := c.err(); err != nil {
+			ev.error(ErrStorage{Err: err})
+		}
+		if len(ss.Floats)+len(ss.Histograms) > 0 {
+			mat = append(mat, ss)
+		}
+	}
+	ev.updatePeak()
+	return mat
+}
+
+// window holds the samples of one series in a time range (mint, maxt] that
+// only moves forward, reading each sample from the iterator once.
+// Staleness markers are skipped.
+type window struct {
+	it  storage.Iterator
+	typ storage.ValueType
+	t   int64
+
+	floats []FPoint
+	hists  []HPoint
+	// floatSTs and histSTs are the start timestamps of the points, kept
+	// when the iterator knows them.
+	floatSTs, histSTs []int64
+	withST            bool
+}
+
+func (w *window) reset(it storage.Iterator) {
+	w.it = it
+	w.floats, w.hists = w.floats[:0], w.hists[:0]
+	w.floatSTs, w.histSTs = w.floatSTs[:0], w.histSTs[:0]
+	_, w.withST = it.(StartTimestampIterator)
+	w.typ = it.Next()
+	if w.typ != storage.ValNone {
+		w.t = it.AtT()
+	}
+}
+
+// advance moves the window to (mint, maxt] and returns how many samples
+// (histograms by size) it dropped and added.
+func (w *window) advance(mint, maxt int64) (dropped, added int) {
+	if i := sort.Search(len(w.floats), func(i int) bool { return w.floats[i].T > mint }); i > 0 {
+		dropped += i
+		w.floats = append(w.floats[:0], w.floats[i:]...)
+		if w.withST {
+			w.floatSTs = append(w.floatSTs[:0], w.floatSTs[i:]...)
+		}
+	}
+	if i := sort.Search(len(w.hists), func(i int) bool { return w.hists[i].T > mint }); i > 0 {
+		dropped += histogramPointsSize(w.hists[:i])
+		w.hists = append(w.hists[:0], w.hists[i:]...)
+		if w.withST {
+			w.histSTs = append(w.histSTs[:0], w.histSTs[i:]...)
+		}
+	}
+	if w.typ != storage.ValNone && w.t <= mint {
+		w.typ = w.it.Seek(mint + 1)
+		if w.typ != storage.ValNone {
+			w.t = w.it.AtT()
+		}
+	}
+	for w.typ != storage.ValNone && w.t <= maxt {
+		var st int64
+		if w.withST {
+			st = w.it.(StartTimestampIterator).AtST()
+		}
+		switch w.typ {
+		case storage.ValFloat:
+			t, f := w.it.At()
+			if !value.IsStaleNaN(f) {
+				w.floats = append(w.floats, FPoint{T: t, F: f})
+				if w.withST {
+					w.floatSTs = append(w.floatSTs, st)
+				}
+				added++
+			}
+		case storage.ValHistogram, storage.ValFloatHistogram:
+			t, h := w.it.AtFloatHistogram(nil)
+			if !value.IsStaleNaN(h.Sum) {
+				w.hists = append(w.hists, HPoint{T: t, H: h})
+				if w.withST {
+					w.histSTs = append(w.histSTs, st)
+				}
+				added += histogramSampleSize(h)
+			}
+		}
+		w.typ = w.it.Next()
+		if w.typ != storage.ValNone {
+			w.t = w.it.AtT()
+		}
+	}
+	return dropped, added
+}
+
+func (w *window) size() int { return len(w.floats) + histogramPointsSize(w.hists) }
+
+// startTimestamps returns the start timestamps of the window's points, or
+// nil when the series has none.
+func (w *window) startTimestamps() *startTimestamps {
+	if !w.withST {
+		return nil
+	}
+	return &startTimestamps{Floats: w.floatSTs, Histograms: w.histSTs}
+}
+
+// rangeBounds returns the time range a range selector of length rng with
+// offset reads at ts: (ts-offset-rng, ts-offset], widened by the lookback
+// delta on the left for anchored and on both sides for smoothed selectors.
+func (ev *evaluator) rangeBounds(ts, offset, rng int64, anchored, smoothed bool) (mint, maxt int64) {
+	maxt = ts - offset
+	mint = maxt - rng
+	switch {
+	case anchored:
+		mint -= ev.st.lookback
+	case smoothed:
+		mint -= ev.st.lookback
+		maxt += ev.st.lookback
+	}
+	return mint, maxt
+}
+
+// matrixSelector evaluates a range selector at the (single) step.
+func (ev *evaluator) matrixSelector(ctx context.Context, ms *parser.MatrixSelector) Matrix {
+	vs := ms.VectorSelector.(*parser.VectorSelector)
+	offset := vs.Offset.Milliseconds()
+	rng := ms.Range.Milliseconds()
+	mint, maxt := ev.rangeBounds(ev.startTimestamp, offset, rng, vs.Anchored, vs.Smoothed)
+	series := ev.expand(ctx, vs)
+	mat := make(Matrix, 0, len(series))
+	var w window
+	var it storage.Iterator
+	for _, s := range series {
+		ev.checkContext(ctx)
+		it = s.Iterator(it)
+		w.reset(it)
+		_, added := w.advance(mint, maxt)
+		ev.addSamples(added)
+		if err := w.it.Err(); err != nil {
+			ev.error(ErrStorage{Err: err})
+		}
+		ss := Series{Metric: s.Labels()}
+		if w.size() == 0 {
+			continue
+		}
+		ss.Floats = append([]FPoint(nil), w.floats...)
+		ss.Histograms = append([]HPoint(nil), w.hists...)
+		if vs.Anchored || vs.Smoothed {
+			rangeStart, rangeEnd := ev.startTimestamp-offset-rng, ev.startTimestamp-offset
+			if len(ss.Histograms) > 0 && len(ss.Floats) > 0 {
+				continue
+			}
+			if len(ss.Floats) > 0 {
+				ss.Floats = extendFloats(ss.Floats, rangeStart, rangeEnd, vs.Smoothed)
+			} else {
+				var err error
+				ss.Histograms, err = extendHistograms(ss.Histograms, rangeStart, rangeEnd, vs.Smoothed)
+				if err != nil {
+					continue
+				}
+			}
+			if len(ss.Floats)+len(ss.Histograms) == 0 {
+				continue
+			}
+		}
+		ev.samplesStats.addAtTimestamp(ev.startTimestamp, int64(len(ss.Floats)+histogramPointsSize(ss.Histograms)))
+		mat = append(mat, ss)
+	}
+	ev.updatePeak()
+	return mat
+}
+
+// extendFloats turns the samples read for an anchored or smoothed range
+// (rangeStart, rangeEnd] into points exactly at both boundaries: the value
+// at the start is that of the last sample at or before it (interpolated
+// with the next sample when smoothed), the value at the end that of the
+// last sample (interpolated with the following one when smoothed).
+func extendFloats(floats []FPoint, rangeStart, rangeEnd int64, smoothed bool) []FPoint {
+	last := len(floats) - 1
+	first := max(0, sort.Search(last, func(i int) bool { return floats[i].T > rangeStart })-1)
+	if smoothed {
+		last = sort.Search(last, func(i int) bool { return floats[i].T >= rangeEnd })
+	}
+	if floats[last].T <= rangeStart {
+		return nil
+	}
+	if smoothed && floats[first].T > rangeEnd {
+		return nil
+	}
+	left := pickOrInterpolateLeft(floats, first, rangeStart, smoothed, false)
+	right := pickOrInterpolateRight(floats, last, rangeEnd, smoothed, false)
+	if floats[first].T <= rangeStart {
+		first++
+	}
+	if floats[last].T >= rangeEnd {
+		last--
+	}
+	out := make([]FPoint, 0, max(last-first+1, 0)+2)
+	out = append(out, FPoint{T: rangeStart, F: left})
+	if first <= last {
+		out = append(out, floats[first:last+1]...)
+	}
+	return append(out, FPoint{T: rangeEnd, F: right})
+}
+
+// extendHistograms is extendFloats for histograms.
+func extendHistograms(hs []HPoint, rangeStart, rangeEnd int64, smoothed bool) ([]HPoint, error) {
+	last := len(hs) - 1
+	first := max(0, sort.Search(last, func(i int) bool { return hs[i].T > rangeStart })-1)
+	if smoothed {
+		last = sort.Search(last, func(i int) bool { return hs[i].T >= rangeEnd })
+	}
+	if hs[last].T <= rangeStart {
+		return nil, nil
+	}
+	if smoothed && hs[first].T > rangeEnd {
+		return nil, nil
+	}
+	left, err := pickOrInterpolateLeftHistogram(hs, first, rangeStart, smoothed, false)
+	if err != nil {
+		return nil, err
+	}
+	right, err := pickOrInterpolateRightHistogram(hs, last, rangeEnd, smoothed, false)
+	if err != nil {
+		return nil, err
+	}
+	if hs[first].T <= rangeStart {
+		first++
+	}
+	if hs[last].T >= rangeEnd {
+		last--
+	}
+	out := make([]HPoint, 0, max(last-first+1, 0)+2)
+	out = append(out, HPoint{T: rangeStart, H: left})
+	if first <= last {
+		out = append(out, hs[first:last+1]...)
+	}
+	return append(out, HPoint{T: rangeEnd, H: right}), nil
+}
+
+// smoothSeries evaluates a smoothed instant selector: the value at each
+// step is interpolated between the samples around it (within the lookback
+// delta on either side), or the last sample when there is none after.
+func (ev *evaluator) smoothSeries(ctx context.Context, series []storage.Series, offset int64, pos parser.PositionRange) Matrix {
+	mat := make(Matrix, 0, len(series))
+	lb := ev.st.lookback
+	var w window
+	var it storage.Iterator
+	for _, s := range series {
+		ev.checkContext(ctx)
+		it = s.Iterator(it)
+		w.reset(it)
+		ss := Series{Metric: s.Labels()}
+		for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
+			ref := ts - offset
+			w.advance(ref-lb, ref+lb)
+			if len(w.floats) > 0 && len(w.hists) > 0 {
+				ev.st.annos.Add(newMixedFloatsHistogramsWarning(metricName(s.Labels()), pos))
+				continue
+			}
+			if len(w.hists) > 0 {
+				h, err := smoothHistogramAt(w.hists, ref)
+				switch {
+				case err != nil:
+					if errors.Is(err, histogram.ErrHistogramsIncompatibleSchema) {
+						ev.st.annos.Add(newMixedExponentialCustomHistogramsWarning(metricName(s.Labels()), pos))
+					}
+				case h != nil:
+					ss.Histograms = append(ss.Histograms, HPoint{T: ts, H: h})
+				}
+				continue
+			}
+			f := w.floats
+			if len(f) == 0 {
+				continue
+			}
+			i := sort.Search(len(f), func(i int) bool { return f[i].T >= ref })
+			switch {
+			case i < len(f) && f[i].T == ref:
+				ss.Floats = append(ss.Floats, FPoint{T: ts, F: f[i].F})
+			case i > 0 && i < len(f):
+				ss.Floats = append(ss.Floats, FPoint{T: ts, F: interpolate(f[i-1], f[i], ref, false)})
+			case i > 0:
+				ss.Floats = append(ss.Floats, FPoint{T: ts, F: f[i-1].F})
+			}
+		}
+		if err := w.it.Err(); err != nil {
+			ev.error(ErrStorage{Err: err})
+		}
+		if n := len(ss.Floats) + histogramPointsSize(ss.Histograms); n > 0 {
+			ev.addSamples(n)
+			mat = append(mat, ss)
+		}
+	}
+	ev.updatePeak()
+	return mat
+}
+
+// smoothHistogramAt interpolates histograms at t as smoothSeries does for
+// floats. Counter histograms are interpolated as counters (from zero after
+// a reset). It returns nil when there is no value at t.
+func smoothHistogramAt(hs []HPoint, t int64) (*histogram.FloatHistogram, error) {
+	i := sort.Search(len(hs), func(i int) bool { return hs[i].T >= t })
+	switch {
+	case i < len(hs) && hs[i].T == t:
+		return hs[i].H, nil
+	case i > 0 && i < len(hs):
+		prev, next := hs[i-1].H, hs[i].H
+		isCounter := prev.CounterResetHint != histogram.GaugeType && next.CounterResetHint != histogram.GaugeType
+		return interpolateHistograms(prev, hs[i-1].T, next, hs[i].T, t, isCounter)
+	case i > 0:
+		return hs[i-1].H, nil
+	}
+	return nil, nil
+}
+
+// seriesFromMatrix turns evaluated series (a subquery's result) into
+// storage series, so that range functions can read them like selected
+// ones. Counter reset hints are cleared: the subquery's points are samples
+// of samples, so a hint may refer to a sample not among them.
+func seriesFromMatrix(mat Matrix) []storage.Series {
+	out := make([]storage.Series, 0, len(mat))
+	for _, s := range mat {
+		samples := make([]storage.Sample, 0, len(s.Floats)+len(s.Histograms))
+		i, j := 0, 0
+		for i < len(s.Floats) || j < len(s.Histograms) {
+			if j >= len(s.Histograms) || (i < len(s.Floats) && s.Floats[i].T < s.Histograms[j].T) {
+				samples = append(samples, storage.Sample{T: s.Floats[i].T, F: s.Floats[i].F})
+				i++
+				continue
+			}
+			h := s.Histograms[j].H
+			if h.CounterResetHint == histogram.CounterReset || h.CounterResetHint == histogram.NotCounterReset {
+				c := *h
+				c.CounterResetHint = histogram.UnknownCounterReset
+				h = &c
+			}
+			samples = append(samples, storage.Sample{T: s.Histograms[j].T, FH: h})
+			j++
+		}
+		out = append(out, storage.NewListSeries(s.Metric, samples))
+	}
+	return out
+}
