@@ -152,6 +152,16 @@ loop:
 				err = lerr
 				break loop
 			}
+			if sampleLimitErr != nil {
+				// The scrape already failed its sample_limit and will be
+				// rolled back: keep counting what the target exposes, but
+				// cache nothing, or a target far over its limit would grow
+				// the cache by every series it sends, on every scrape.
+				if !lset.IsEmpty() {
+					res.added++
+				}
+				continue
+			}
 			e = c.add(met, lset, 0)
 			if lset.IsEmpty() {
 				e.seen = cur

@@ -1,6 +1,7 @@
 package scrape
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -419,8 +420,10 @@ func TestReplacedCacheMarksRetiredSeriesStale(t *testing.T) {
 
 func TestCacheFlushWhenFailingScrapesGrowIt(t *testing.T) {
 	st := newTestStorage()
-	sl := testLoop(t, st, simpleJob+"sample_limit: 1\n")
+	sl := testLoop(t, st, simpleJob)
 	mustAppend(t, sl, "a 1\n", 1000)
+	// Many new series, then a line that does not parse: the scrape fails
+	// after its series went into the cache.
 	var b strings.Builder
 	for i := range 1500 {
 		b.WriteString("m{i=\"")
@@ -429,8 +432,9 @@ func TestCacheFlushWhenFailingScrapesGrowIt(t *testing.T) {
 		b.WriteString(strconv.Itoa(i))
 		b.WriteString("\"} 1\n")
 	}
+	b.WriteString("m{i=\"broken\" 1\n")
 	if _, err := appendBody(t, sl, b.String(), 2000); err == nil {
-		t.Fatal("limit not hit")
+		t.Fatal("the broken line was accepted")
 	}
 	if n := len(sl.cache.entries); n > 1 {
 		t.Errorf("cache kept %d entries of a failed scrape that grew it past the bound", n)
@@ -442,6 +446,34 @@ func TestCacheFlushWhenFailingScrapesGrowIt(t *testing.T) {
 		if sl.cache.entries[i].key != k {
 			t.Fatalf("index broken for %q", k)
 		}
+	}
+}
+
+// A target far over its sample_limit must not grow the cache with every
+// series it sends: the scrape fails, so nothing beyond the limit is kept.
+func TestSampleLimitDoesNotGrowCache(t *testing.T) {
+	st := newTestStorage()
+	sl := testLoop(t, st, simpleJob+"sample_limit: 10\n")
+	var b strings.Builder
+	for i := range 5000 {
+		b.WriteString("m{i=\"")
+		b.WriteString(strconv.Itoa(i))
+		b.WriteString("\"} 1\n")
+	}
+	res, err := appendBody(t, sl, b.String(), 1000)
+	if !errors.Is(err, errSampleLimit) {
+		t.Fatalf("err = %v, want the sample limit", err)
+	}
+	if n := len(sl.cache.entries); n > 11 {
+		t.Errorf("cache holds %d entries after a scrape over a limit of 10", n)
+	}
+	// Had the series beyond the limit been cached, the failed scrape would
+	// have grown the cache past its bound and forced a flush.
+	if got := counterValue(sl.metrics.cacheFlushForced); got != 0 {
+		t.Errorf("forced cache flushes = %v, want 0: the failed scrape grew the cache", got)
+	}
+	if res.total != 5000 || res.added != 5000 {
+		t.Errorf("scraped %d, post-relabeling %d; want 5000 and 5000", res.total, res.added)
 	}
 }
 
