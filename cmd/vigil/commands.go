@@ -20,10 +20,13 @@ type commands struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	actions        map[string]func() int
+	// server holds the server's flags once parsed (tests read them).
+	server *serverFlags
 }
 
 func newCommands(app *kingpin.Application, stdin io.Reader, stdout, stderr io.Writer) *commands {
 	c := &commands{stdin: stdin, stdout: stdout, stderr: stderr, actions: map[string]func() int{}}
+	c.registerServer(app)
 	tool := app.Command("tool", "Tooling for Prometheus-compatible setups (what promtool does).")
 	check := tool.Command("check", "Check the validity of inputs.")
 	c.registerCheckMetrics(check)

@@ -2,9 +2,10 @@
 // flags, builds the logger and the metrics registry, and wires components
 // together (see docs/architecture.md).
 //
-// Subcommands appear here only once they work; the server, alertmanager and
-// node-exporter modes are still being built, so today a bare `vigil` prints
-// its usage.
+// Subcommands appear here only once they work. `vigil server` is the
+// default: a bare `vigil` (or `vigil --config.file=...`, as with
+// Prometheus) runs the server; the alertmanager and node-exporter modes
+// are still being built.
 package main
 
 import (
@@ -48,13 +49,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	cmd := newCommands(app, stdin, stdout, stderr)
 
-	if len(args) == 0 {
-		// The server is the default mode once it exists; until then the
-		// usage is the most useful thing a bare `vigil` can show.
-		app.Usage(nil)
-		fmt.Fprintln(stdout, "\nThe server mode is not available in this build yet; see README.md for the feature status.")
-		return 0
-	}
 	selected, err := app.Parse(args)
 	if exitCode >= 0 { // --help, --version and friends ended the run.
 		return exitCode

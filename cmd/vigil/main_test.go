@@ -18,13 +18,26 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// A bare `vigil` runs the server (see server_test.go), so the usage is
+// checked through --help, which must also list the server and its flags.
 func TestBareRunPrintsUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := run(nil, strings.NewReader(""), &out, &errOut); code != 0 {
+	if code := run([]string{"--help"}, strings.NewReader(""), &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "usage: vigil") {
-		t.Errorf("bare run did not print usage:\n%s", out.String())
+	for _, want := range []string{"usage: vigil", "server*", "tool check metrics"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := run([]string{"server", "--help"}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("server --help: exit %d, stderr %q", code, errOut.String())
+	}
+	for _, want := range []string{"--config.file", "--web.listen-address", "--storage.tsdb.retention.time", "--query.max-samples"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("server --help output lacks %q", want)
+		}
 	}
 }
 

@@ -134,7 +134,16 @@ func (m *Manager) UserAgent() string { return m.userAgent }
 // the channel closes or Stop is called. Updates are coalesced: at most one
 // is applied per DiscoveryReloadInterval, always the latest.
 func (m *Manager) Run(tsets <-chan map[string][]*discovery.TargetGroup) error {
+	// Add under mu, ordered against Stop setting stopped: a WaitGroup's Add
+	// must not race with its Wait, and a Run that comes after Stop has
+	// nothing to do.
+	m.mu.Lock()
+	if m.stopped {
+		m.mu.Unlock()
+		return nil
+	}
 	m.running.Add(1)
+	m.mu.Unlock()
 	go func() {
 		defer m.running.Done()
 		m.reloader()

@@ -249,3 +249,23 @@ func TestSelfMetrics(t *testing.T) {
 		m2.Stop()
 	}
 }
+
+// Stop may come before Run has started (a server shutting down during
+// start-up); neither may hang or race.
+func TestStopBeforeRun(t *testing.T) {
+	for range 50 {
+		m := newTestManager(t, newTestStorage(), Options{Registerer: prometheus.NewRegistry()})
+		tsets := make(chan map[string][]*discovery.TargetGroup)
+		done := make(chan struct{})
+		go func() {
+			m.Run(tsets)
+			close(done)
+		}()
+		m.Stop()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run did not return after Stop")
+		}
+	}
+}
