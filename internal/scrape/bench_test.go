@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-monitoring/vigil/internal/exposition"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
+	"github.com/vigil-monitoring/vigil/internal/tsdb"
 )
 
 // benchAppend measures appending the same ~1 MiB node-exporter body
@@ -110,4 +111,15 @@ func BenchmarkScrapeHTTPGzip(b *testing.B) {
 		scrapeOnce()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*float64(samples)), "ns/sample")
+}
+
+// BenchmarkScrapeAppendHead appends into the real TSDB head (WAL on disk
+// in a temp dir): the whole ingestion path of a steady-state scrape.
+func BenchmarkScrapeAppendHead(b *testing.B) {
+	db, err := tsdb.Open(b.TempDir(), tsdb.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	benchAppend(b, db, false)
 }
