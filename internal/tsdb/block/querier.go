@@ -1,0 +1,346 @@
+package block
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vigil-monitoring/vigil/internal/model/histogram"
+	"github.com/vigil-monitoring/vigil/internal/model/labels"
+	"github.com/vigil-monitoring/vigil/internal/storage"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/chunkenc"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/chunks"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/index"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/tombstones"
+)
+
+// Querier returns a querier over the block's samples in [mint, maxt]
+// (inclusive, as storage.Queryable). It sees the tombstones of the moment
+// it is created. The block stays open until the querier is closed.
+func (b *Block) Querier(mint, maxt int64) (storage.Querier, error) {
+	if err := b.startRead(); err != nil {
+		return nil, err
+	}
+	m := b.Meta()
+	// Clamp to the block: its MaxTime is exclusive.
+	mint, maxt = max(mint, m.MinTime), min(maxt, m.MaxTime-1)
+	return &blockQuerier{b: b, mint: mint, maxt: maxt, stones: b.stones.Load()}, nil
+}
+
+var _ storage.Queryable = (*Block)(nil)
+
+type blockQuerier struct {
+	b          *Block
+	mint, maxt int64
+	stones     *tombstones.Stones
+	closed     bool
+}
+
+func (q *blockQuerier) Close() error {
+	if !q.closed {
+		q.closed = true
+		q.b.readers.Done()
+	}
+	return nil
+}
+
+func (q *blockQuerier) empty() bool { return q.mint > q.maxt }
+
+func (q *blockQuerier) Select(ctx context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	if err := ctx.Err(); err != nil {
+		return storage.ErrSeriesSet(err)
+	}
+	if q.empty() {
+		return storage.EmptySeriesSet()
+	}
+	mint, maxt := q.mint, q.maxt
+	set := &blockSeriesSet{
+		ctx: ctx, b: q.b, p: q.b.index.PostingsForMatchers(ms...),
+		stones: q.stones, mint: mint, maxt: maxt,
+	}
+	if hints != nil {
+		set.limit = hints.Limit
+		set.shardIndex, set.shardCount = hints.ShardIndex, hints.ShardCount
+	}
+	// Postings ascend by series reference, which follows label order:
+	// the set is sorted whether or not the caller asked.
+	return set
+}
+
+func limitStrings(s []string, hints *storage.LabelHints) []string {
+	if hints != nil && hints.Limit > 0 && len(s) > hints.Limit {
+		return s[:hints.Limit]
+	}
+	return s
+}
+
+func (q *blockQuerier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, storage.Warnings, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if q.empty() {
+		return nil, nil, nil
+	}
+	var vals []string
+	var err error
+	if len(ms) == 0 {
+		vals, err = q.b.index.LabelValues(name)
+	} else {
+		vals, err = q.b.index.LabelValuesFor(q.b.index.PostingsForMatchers(ms...), name)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("block %s: %w", q.b.dir, err)
+	}
+	return limitStrings(vals, hints), nil, nil
+}
+
+func (q *blockQuerier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, storage.Warnings, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if q.empty() {
+		return nil, nil, nil
+	}
+	var names []string
+	var err error
+	if len(ms) == 0 {
+		names = q.b.index.LabelNames()
+	} else {
+		names, err = q.b.index.LabelNamesFor(q.b.index.PostingsForMatchers(ms...))
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("block %s: %w", q.b.dir, err)
+	}
+	return limitStrings(names, hints), nil, nil
+}
+
+// blockSeriesSet resolves postings to series lazily.
+type blockSeriesSet struct {
+	ctx                    context.Context
+	b                      *Block
+	p                      index.Postings
+	stones                 *tombstones.Stones
+	mint, maxt             int64
+	limit                  int
+	shardIndex, shardCount uint64
+
+	sb       labels.ScratchBuilder
+	chks     []chunks.Meta
+	n        int
+	returned int
+	cur      *blockSeries
+	err      error
+}
+
+func (s *blockSeriesSet) Next() bool {
+	if s.err != nil || (s.limit > 0 && s.returned >= s.limit) {
+		return false
+	}
+	for s.p.Next() {
+		s.n++
+		if s.n%256 == 0 {
+			if err := s.ctx.Err(); err != nil {
+				s.err = err
+				return false
+			}
+		}
+		ref := s.p.At()
+		if err := s.b.index.Series(ref, &s.sb, &s.chks); err != nil {
+			s.err = fmt.Errorf("block %s: %w", s.b.dir, err)
+			return false
+		}
+		ivs := s.stones.Get(ref)
+		// Keep the chunks that overlap the range and are not wholly
+		// deleted.
+		var kept []chunks.Meta
+		for _, c := range s.chks {
+			if !c.OverlapsClosed(s.mint, s.maxt) {
+				continue
+			}
+			if len(ivs) > 0 && (tombstones.Interval{Mint: c.MinT, Maxt: c.MaxT}).IsSubrange(ivs) {
+				continue
+			}
+			kept = append(kept, c)
+		}
+		if len(kept) == 0 {
+			continue
+		}
+		lset := s.sb.Labels()
+		if s.shardCount > 0 && lset.Hash()%s.shardCount != s.shardIndex {
+			continue
+		}
+		// A fresh series per Next: callers that keep series past Next
+		// (compaction merging, engines collecting a selector) still see
+		// their own.
+		s.cur = &blockSeries{lset: lset, chks: kept, ivs: ivs, mint: s.mint, maxt: s.maxt, cr: s.b.chunks}
+		s.returned++
+		return true
+	}
+	if err := s.p.Err(); err != nil {
+		s.err = fmt.Errorf("block %s: %w", s.b.dir, err)
+	}
+	return false
+}
+
+func (s *blockSeriesSet) At() storage.Series         { return s.cur }
+func (s *blockSeriesSet) Err() error                 { return s.err }
+func (s *blockSeriesSet) Warnings() storage.Warnings { return nil }
+
+// blockSeries is one series of a Select: its chunk metas, loaded lazily.
+type blockSeries struct {
+	lset       labels.Labels
+	chks       []chunks.Meta
+	ivs        tombstones.Intervals
+	mint, maxt int64
+	cr         *chunks.Reader
+}
+
+func (s *blockSeries) Labels() labels.Labels { return s.lset }
+
+func (s *blockSeries) Iterator(it storage.Iterator) storage.Iterator {
+	bi, ok := it.(*blockIterator)
+	if !ok {
+		bi = &blockIterator{}
+	}
+	bi.reset(s)
+	return bi
+}
+
+// blockIterator walks the chunks of a series, limited to [mint, maxt] and
+// skipping deleted samples.
+//
+// INVARIANT: cur is the iterator of chks[i-1] while one is open; typ is
+// what the last Next or Seek returned, ValNone once done.
+type blockIterator struct {
+	chks       []chunks.Meta
+	ivs        tombstones.Intervals
+	mint, maxt int64
+	cr         *chunks.Reader
+	i          int
+	cur        storage.Iterator
+	curMaxT    int64
+	typ        storage.ValueType
+	done       bool
+	err        error
+	// reuse holds one chunk iterator per encoding kind.
+	reuse [4]storage.Iterator
+}
+
+func (it *blockIterator) reset(s *blockSeries) {
+	it.chks, it.ivs, it.mint, it.maxt, it.cr = s.chks, s.ivs, s.mint, s.maxt, s.cr
+	it.i, it.cur, it.typ, it.done, it.err = 0, nil, storage.ValNone, false, nil
+}
+
+func reuseSlot(e chunkenc.Encoding) int {
+	switch e {
+	case chunkenc.EncHistogram:
+		return 1
+	case chunkenc.EncFloatHistogram:
+		return 2
+	case chunks.EncColdFloat:
+		return 3
+	}
+	return 0
+}
+
+// open loads chks[i] and starts its iterator.
+func (it *blockIterator) open() bool {
+	m := it.chks[it.i]
+	it.i++
+	c, err := it.cr.Chunk(m.Ref)
+	if err != nil {
+		it.err = err
+		return false
+	}
+	slot := reuseSlot(c.Encoding())
+	it.cur = c.Iterator(it.reuse[slot])
+	it.reuse[slot] = it.cur
+	it.curMaxT = m.MaxT
+	return true
+}
+
+func (it *blockIterator) finish() storage.ValueType {
+	it.done, it.cur, it.typ = true, nil, storage.ValNone
+	return storage.ValNone
+}
+
+// settle checks the sample the chunk iterator stands on: it reports false
+// when iteration must go on (chunk exhausted, before mint, deleted).
+func (it *blockIterator) settle(typ storage.ValueType) (storage.ValueType, bool) {
+	if typ == storage.ValNone {
+		if err := it.cur.Err(); err != nil {
+			it.err = fmt.Errorf("chunk %s: %w", it.chks[it.i-1].Ref, err)
+			return it.finish(), true
+		}
+		it.cur = nil
+		return storage.ValNone, false
+	}
+	t := it.cur.AtT()
+	if t > it.maxt {
+		return it.finish(), true
+	}
+	if t < it.mint || (len(it.ivs) > 0 && it.ivs.Contains(t)) {
+		return storage.ValNone, false
+	}
+	it.typ = typ
+	return typ, true
+}
+
+func (it *blockIterator) Next() storage.ValueType {
+	if it.done {
+		return storage.ValNone
+	}
+	for {
+		if it.cur == nil {
+			if it.i >= len(it.chks) || !it.open() {
+				return it.finish()
+			}
+		}
+		if typ, ok := it.settle(it.cur.Next()); ok {
+			return typ
+		}
+	}
+}
+
+func (it *blockIterator) Seek(t int64) storage.ValueType {
+	if it.done {
+		return storage.ValNone
+	}
+	t = max(t, it.mint)
+	if it.typ != storage.ValNone && it.cur != nil && it.cur.AtT() >= t {
+		return it.typ
+	}
+	it.typ = storage.ValNone
+	for {
+		if it.cur != nil && it.curMaxT < t {
+			it.cur = nil
+		}
+		if it.cur == nil {
+			for it.i < len(it.chks) && it.chks[it.i].MaxT < t {
+				it.i++
+			}
+			if it.i >= len(it.chks) || !it.open() {
+				return it.finish()
+			}
+		}
+		typ, ok := it.settle(it.cur.Seek(t))
+		if ok {
+			return typ
+		}
+		// A deleted or early sample: continue with Next from here.
+		if it.cur != nil {
+			return it.Next()
+		}
+	}
+}
+
+func (it *blockIterator) At() (int64, float64) { return it.cur.At() }
+func (it *blockIterator) AtT() int64           { return it.cur.AtT() }
+func (it *blockIterator) Err() error           { return it.err }
+
+func (it *blockIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
+	return it.cur.AtHistogram(h)
+}
+
+func (it *blockIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	return it.cur.AtFloatHistogram(fh)
+}
