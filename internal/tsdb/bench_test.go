@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"testing"
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
@@ -96,46 +95,16 @@ func BenchmarkHeadSelect(b *testing.B) {
 }
 
 // BenchmarkHeadMemoryPerSeries measures heap bytes per series for 100,000
-// node-like series: after one sample, and after 2 h at a 15 s interval
-// (four full chunks per series, which are still on the Go heap until
-// head chunks are memory-mapped).
+// node-exporter-like series with ten labels: after one sample, and after
+// 2 h at a 15 s interval (four full chunks per series, in the head chunk
+// files, and a full open chunk). TestHeadMemoryPerSeries measures other
+// sizes.
 func BenchmarkHeadMemoryPerSeries(b *testing.B) {
 	for _, samples := range []int{1, 480} {
 		b.Run(fmt.Sprintf("samples=%d", samples), func(b *testing.B) {
 			for b.Loop() {
-				const n = 100_000
-				lsets := nodeLikeLabels(n)
-				runtime.GC()
-				var before runtime.MemStats
-				runtime.ReadMemStats(&before)
-				db := openTestDB(b, b.TempDir(), DefaultOptions())
-				refs := make([]storage.SeriesRef, n)
-				// One appender per 1,000 series, as one scrape target gives.
-				for step := range samples {
-					for lo := 0; lo < n; lo += 1000 {
-						app := db.Appender(context.Background())
-						for i := lo; i < lo+1000; i++ {
-							// A counter-like value, as most node-exporter
-							// series are.
-							refs[i], _ = app.Append(refs[i], lsets[i], int64(step)*15_000, float64(step*(i%7)))
-						}
-						if err := app.Commit(); err != nil {
-							b.Fatal(err)
-						}
-					}
-				}
-				runtime.GC()
-				var after runtime.MemStats
-				runtime.ReadMemStats(&after)
-				// The label sets were allocated before the measurement but
-				// the head keeps them: count them in.
-				var labelBytes uint64
-				for _, l := range lsets {
-					labelBytes += uint64(l.ByteSize())
-				}
-				perSeries := float64(after.HeapAlloc-before.HeapAlloc+labelBytes) / n
+				perSeries, db := headMemoryPerSeries(b, b.TempDir(), DefaultOptions(), 100_000, samples)
 				b.ReportMetric(perSeries, "heapB/series")
-				runtime.KeepAlive(refs)
 				db.Close()
 			}
 		})

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
@@ -150,19 +152,103 @@ func crashOptions(fsys vfs.FS) Options {
 	// and every truncation writes a checkpoint.
 	o.WALSegmentSize = 32 * 1024
 	o.WALCompression = wal.CompressionNone
+	// Small head chunk files and buffer, so that chunks are written,
+	// files sealed and new ones created many times.
+	o.HeadChunksFileSize = 8 << 10
+	o.HeadChunksWriteBufferSize = 1 << 10
 	return o
 }
 
+// chunkCrashFS wraps the FaultFS of a crash test and makes it crash at
+// the target-th mutating operation on a head chunk file (creating,
+// writing, syncing, cutting or deleting one): a crash in the middle of
+// writing a chunk. It only counts when target is 0.
+type chunkCrashFS struct {
+	vfs.FS
+	ffs *vfs.FaultFS
+	mu  struct {
+		sync.Mutex
+		n, target int
+	}
+}
+
+func newChunkCrashFS(ffs *vfs.FaultFS, target int) *chunkCrashFS {
+	c := &chunkCrashFS{FS: ffs, ffs: ffs}
+	c.mu.target = target
+	return c
+}
+
+func (c *chunkCrashFS) ops() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.n
+}
+
+// hit counts an operation on name and arms the crash for it when it is
+// the target: CrashAfter(0) makes the next operation, this one, crash.
+func (c *chunkCrashFS) hit(name string) {
+	if !strings.Contains(name, "chunks_head") {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mu.n++
+	if c.mu.n == c.mu.target {
+		c.ffs.CrashAfter(0)
+	}
+}
+
+func (c *chunkCrashFS) Create(name string) (vfs.File, error) {
+	c.hit(name)
+	f, err := c.FS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return &chunkCrashFile{File: f, c: c}, nil
+}
+
+func (c *chunkCrashFS) Remove(name string) error {
+	c.hit(name)
+	return c.FS.Remove(name)
+}
+
+func (c *chunkCrashFS) Truncate(name string, size int64) error {
+	c.hit(name)
+	return c.FS.Truncate(name, size)
+}
+
+func (c *chunkCrashFS) SyncDir(name string) error {
+	c.hit(name)
+	return c.FS.SyncDir(name)
+}
+
+type chunkCrashFile struct {
+	vfs.File
+	c *chunkCrashFS
+}
+
+func (f *chunkCrashFile) Write(p []byte) (int, error) {
+	f.c.hit(f.Name())
+	return f.File.Write(p)
+}
+
+func (f *chunkCrashFile) Sync() error {
+	f.c.hit(f.Name())
+	return f.File.Sync()
+}
+
 // TestCrashRecovery crashes the file system at random points while
-// appending and while checkpointing (every mutating operation is a
-// candidate), then reopens the directory as a new process would: every
-// sample whose Commit returned must be there exactly once.
+// appending, while checkpointing and while writing head chunk files
+// (every mutating operation is a candidate), then reopens the directory
+// as a new process would: every sample whose Commit returned must be
+// there exactly once.
 func TestCrashRecovery(t *testing.T) {
 	const rounds = 400
 	// A fault-free run counts the operations so crash points cover the
 	// whole workload.
 	probe := vfs.NewFaultFS(vfs.OS(), 0)
-	db := openTestDB(t, t.TempDir(), crashOptions(probe))
+	probeChunks := newChunkCrashFS(probe, 0)
+	db := openTestDB(t, t.TempDir(), crashOptions(probeChunks))
 	w := newCrashWorkload(0)
 	// truncateOps holds the operation count each truncation starts at, and
 	// checkpointOps how many operations it performed.
@@ -177,10 +263,14 @@ func TestCrashRecovery(t *testing.T) {
 		}
 	}
 	db.Close()
-	totalOps := probe.Ops()
-	t.Logf("fault-free run: %d mutating operations, truncations at ops %v taking %v operations", totalOps, truncateOps, checkpointOps)
+	totalOps, chunkOps := probe.Ops(), probeChunks.ops()
+	t.Logf("fault-free run: %d mutating operations (%d on head chunk files), truncations at ops %v taking %v operations",
+		totalOps, chunkOps, truncateOps, checkpointOps)
 	if len(truncateOps) == 0 {
 		t.Fatal("workload never truncated")
+	}
+	if chunkOps < 50 {
+		t.Fatalf("only %d operations on head chunk files: too few to crash in", chunkOps)
 	}
 	for i, n := range checkpointOps {
 		if n < 5 {
@@ -192,29 +282,36 @@ func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		iterations = 15
 	}
-	crashedInCheckpoint := 0
+	crashedInCheckpoint, crashedInChunks := 0, 0
 	for it := range iterations {
 		seed := uint64(it + 1)
 		dir := t.TempDir()
 		ffs := vfs.NewFaultFS(vfs.OS(), seed)
-		db, err := Open(dir, crashOptions(ffs))
+		rng := rand.New(rand.NewPCG(seed, 7))
+		// Iterations take turns: a crash anywhere, in a checkpoint, in a
+		// head chunk file operation.
+		inCheckpoint, inChunks := it%3 == 1, it%3 == 2
+		target := 0
+		if inChunks {
+			target = 1 + rng.IntN(chunkOps)
+		}
+		cfs := newChunkCrashFS(ffs, target)
+		db, err := Open(dir, crashOptions(cfs))
 		if err != nil {
 			t.Fatal(err)
 		}
 		w := newCrashWorkload(seed)
-		rng := rand.New(rand.NewPCG(seed, 7))
-		inCheckpoint := it%2 == 1
-		if !inCheckpoint {
+		if !inCheckpoint && !inChunks {
 			ffs.CrashAfter(rng.IntN(totalOps))
 		}
 		// Crash inside the truncation whose number we pick, at one of the
 		// operations the fault-free run saw it perform.
-		target := rng.IntN(len(truncateOps))
+		targetTrunc := rng.IntN(len(truncateOps))
 		truncations := 0
 		for w.round < rounds && !ffs.Crashed() {
 			w.step(db, func() {
-				if inCheckpoint && truncations == target {
-					ffs.CrashAfter(rng.IntN(max(1, checkpointOps[target])))
+				if inCheckpoint && truncations == targetTrunc {
+					ffs.CrashAfter(rng.IntN(max(1, checkpointOps[targetTrunc])))
 				}
 				truncations++
 			})
@@ -229,12 +326,17 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		} else if inCheckpoint {
 			crashedInCheckpoint++
+		} else if inChunks {
+			crashedInChunks++
 		}
-		t.Logf("iteration %d: crash in checkpoint %v, crashed at round %d of %d, %d truncations, %d ops, %d acked series",
-			it, inCheckpoint, w.round, rounds, truncations, ffs.Ops(), len(w.acked))
+		// Release what the dead process held (its mappings, say); nothing
+		// reaches the disk any more.
+		db.Close()
+		t.Logf("iteration %d: crash in checkpoint %v, in chunk files %v (op %d), crashed at round %d of %d, %d truncations, %d ops, %d acked series",
+			it, inCheckpoint, inChunks, target, w.round, rounds, truncations, ffs.Ops(), len(w.acked))
 		// The crashed process is gone; a new one opens the directory. Every
-		// third time that one crashes too, during recovery itself.
-		if it%3 == 2 {
+		// fourth time that one crashes too, during recovery itself.
+		if it%4 == 3 {
 			ffs2 := vfs.NewFaultFS(vfs.OS(), seed+1000)
 			ffs2.CrashAfter(rng.IntN(6))
 			if dbx, err := Open(dir, crashOptions(ffs2)); err == nil && !ffs2.Crashed() {
@@ -262,8 +364,8 @@ func TestCrashRecovery(t *testing.T) {
 		w.verify(t, db3, fmt.Sprintf("iteration %d, second reopen", it))
 		db3.Close()
 	}
-	if crashedInCheckpoint < iterations/4 {
-		t.Fatalf("only %d iterations crashed inside a checkpoint", crashedInCheckpoint)
+	if crashedInCheckpoint < iterations/6 || crashedInChunks < iterations/6 {
+		t.Fatalf("only %d iterations crashed inside a checkpoint and %d inside head chunk files", crashedInCheckpoint, crashedInChunks)
 	}
 }
 

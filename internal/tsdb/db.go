@@ -40,7 +40,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tsdb: lock data directory %s (is another Vigil using it?): %w", dir, err)
 	}
-	h, err := openHead(filepath.Join(dir, "wal"), opts)
+	h, err := openHead(dir, opts)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("tsdb: open head: %w", err)
@@ -48,12 +48,15 @@ func Open(dir string, opts Options) (*DB, error) {
 	return &DB{dir: dir, opts: opts, lock: lock, head: h}, nil
 }
 
-// openHead builds the head, replays walDir into it and opens the WAL for
-// writing.
-func openHead(walDir string, opts Options) (*Head, error) {
+// openHead builds the head of the data directory dir: it reads the head
+// chunk files, replays the WAL into it and opens the WAL for writing.
+func openHead(dir string, opts Options) (*Head, error) {
+	walDir := filepath.Join(dir, "wal")
+	syms := newSymbolTable()
 	h := &Head{
 		opts:       opts,
-		series:     newStripeSeries(opts.StripeSize),
+		symbols:    syms,
+		series:     newStripeSeries(opts.StripeSize, syms),
 		postings:   newMemPostings(),
 		chunkRange: opts.ChunkRange.Milliseconds(),
 		replay:     opts.ReplayProgress,
@@ -64,8 +67,13 @@ func openHead(walDir string, opts Options) (*Head, error) {
 	h.minTime.Store(math.MaxInt64)
 	h.maxTime.Store(math.MinInt64)
 	h.minValidTime.Store(math.MinInt64)
-	h.metrics = newHeadMetrics(h, opts.Registerer)
-	if err := h.replayWAL(walDir); err != nil {
+	h.metrics = newHeadMetrics()
+	mm, err := h.loadHeadChunks(filepath.Join(dir, "chunks_head"))
+	if err != nil {
+		return nil, err
+	}
+	if err := h.replayWAL(walDir, mm); err != nil {
+		h.chunks.Close()
 		return nil, err
 	}
 	w, err := wal.Open(opts.FS, walDir, wal.Options{
@@ -76,9 +84,11 @@ func openHead(walDir string, opts Options) (*Head, error) {
 		Registerer:  opts.Registerer,
 	})
 	if err != nil {
+		h.chunks.Close()
 		return nil, fmt.Errorf("open WAL: %w", err)
 	}
 	h.wal = w
+	h.metrics.register(h, opts.Registerer)
 	// Leftover temporary checkpoints of an interrupted truncation.
 	if err := wal.DeleteCheckpoints(opts.FS, walDir, -1); err != nil {
 		opts.Logger.Warn("removing leftover temporary checkpoints failed", "err", err)
@@ -113,13 +123,14 @@ func (db *DB) TruncateOlderThan(d time.Duration) error {
 	return db.head.Truncate(maxt - d.Milliseconds())
 }
 
-// Close flushes the WAL and releases the directory lock. Appenders and
-// queriers must not be used afterwards.
+// Close flushes the WAL and the head chunk files and releases the
+// directory lock. Appenders and queriers must not be used afterwards.
 func (db *DB) Close() error {
 	var errs []error
 	if db.head.wal != nil {
 		errs = append(errs, db.head.wal.Close())
 	}
+	errs = append(errs, db.head.chunks.Close())
 	errs = append(errs, db.lock.Close())
 	return errors.Join(errs...)
 }

@@ -4,28 +4,35 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"unique"
 
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/model/metadata"
 	"github.com/vigil-monitoring/vigil/internal/storage"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/chunkenc"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/headchunks"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/wal"
 )
 
 // Head is the in-memory part of the database: every series with its open
-// chunk and recent full chunks, the postings index, and the WAL that makes
-// it durable. Appends go to the head; queries read it.
+// chunk, the references of its full chunks (which live in the memory-mapped
+// head chunk files, see headchunks), the postings index, and the WAL that
+// makes it durable. Appends go to the head; queries read it.
 //
 // Locking: a series' mutable fields are guarded by the lock of the stripe
 // its ref falls in (see stripeSeries); no goroutine ever holds two stripe
-// locks at once. walMu orders commits' WAL writes (see headAppender.log).
+// locks at once. Lock order: a stripe lock, then the postings lock or the
+// head chunk store's lock, never the other way round. walMu orders
+// commits' WAL writes (see headAppender.log).
 type Head struct {
 	opts     Options
 	metrics  *headMetrics
+	symbols  *symbolTable
 	series   *stripeSeries
 	postings *memPostings
 	wal      *wal.WAL
+	chunks   *headchunks.Store
 
 	// truncateMu serialises truncations: each writes a checkpoint.
 	truncateMu sync.Mutex
@@ -53,10 +60,15 @@ type Head struct {
 
 // memSeries is one series in the head. It is kept small: the head holds
 // one per active series, and memory per series is budgeted (see
-// docs/architecture.md).
+// docs/architecture.md). What is rare lives behind ext; full chunks are a
+// packed list of references (chunkList); the open float chunk is held by
+// value, so a float series is this struct, its label string and the open
+// chunk's bytes.
 type memSeries struct {
 	ref  storage.SeriesRef
-	lset labels.Labels
+	hash uint64 // the label set's Hash(), the key of the hash index
+	// lbls are the labels as symbol ids (see symbolTable); immutable.
+	lbls seriesLabels
 
 	// walLogged is set once the series record is in the WAL (see
 	// Head.walMu).
@@ -64,80 +76,99 @@ type memSeries struct {
 
 	// Fields below are guarded by the series' stripe lock.
 
-	// open is the chunk being appended to; open.app is nil when there is
-	// none (a new series, or after the open chunk was truncated away).
-	open openChunk
-	// full are completed chunks, oldest first.
-	// INVARIANT: full is only appended to or resliced from the front,
-	// never modified in place, so readers may keep a copy of the slice
-	// header without holding the lock.
-	full []fullChunk
-
-	// lastT is the time of the newest committed sample (MinInt64 when
-	// none); lastV its value when a float, lastHist when a histogram.
-	lastT    int64
-	lastV    float64
-	lastHist *lastHistogram
-
 	// pendingT is the newest time appended by appender pendingApp and not
 	// yet committed, so an appender sees its own out-of-order samples at
 	// Append time. pending counts appenders holding uncommitted samples;
 	// a series with pending > 0 is never garbage collected.
-	pendingT   int64
 	pendingApp uint32
 	pending    int32
+
+	// open is the kind of the chunk being appended to: openNone (a new
+	// series, or its open chunk was truncated away), openXOR (in xor and
+	// xapp) or openHist (in ext.app).
+	open uint8
+	// spilled is set while some full chunk is an overflow chunk in memory
+	// (the disk could not take it). Later chunks then go to memory too
+	// until truncation moves them to a file in order: the prefix rule of
+	// headchunks.Store, which recovery relies on.
+	spilled bool
 	// deleted is set when garbage collection removed the series from the
 	// indexes; an appender that raced with it looks the labels up again.
 	deleted bool
+	// The fields are ordered so that these flags fill what would be
+	// padding: the struct is 176 bytes, a size class of its own.
 
-	meta *metadata.Metadata
+	pendingT int64 // see pendingApp
+
+	// openMinT is the time of the open chunk's first sample. The open
+	// chunk's last sample is the series' newest: lastT.
+	openMinT int64
+	// lastT is the time of the newest committed sample (MinInt64 when
+	// none); lastV its value when a float (a histogram's is in ext).
+	lastT int64
+	lastV float64
+
+	// full are the completed chunks, oldest first.
+	full chunkList
+
+	// The open float chunk. INVARIANT: when open == openXOR, xapp appends
+	// to xor (xapp holds a pointer to it).
+	xor  chunkenc.XORChunk
+	xapp chunkenc.XORAppender
+
+	ext *seriesExt
 }
 
-// lastHistogram holds a histogram series' newest value for duplicate
-// detection; float series do not pay for it.
-type lastHistogram struct {
-	h  *histogram.Histogram
-	fh *histogram.FloatHistogram
+// Kinds of open chunk.
+const (
+	openNone uint8 = iota
+	openXOR
+	openHist
+)
+
+// seriesExt holds what few series need: the open chunk of a histogram
+// series and its newest value for duplicate detection, and metadata
+// (which scrapes record only when asked to).
+type seriesExt struct {
+	app    chunkenc.Appender // the open histogram chunk
+	lastH  *histogram.Histogram
+	lastFH *histogram.FloatHistogram
+	// meta is interned: series of one metric family share it.
+	meta unique.Handle[metadata.Metadata] // zero when none
 }
 
-// openChunk is the chunk a series appends to.
-type openChunk struct {
-	app        chunkenc.Appender
-	minT, maxT int64
+func newMemSeries(ref storage.SeriesRef, hash uint64, lbls seriesLabels) *memSeries {
+	return &memSeries{ref: ref, hash: hash, lbls: lbls, lastT: math.MinInt64, pendingT: math.MinInt64}
 }
 
-// fullChunk is a completed, immutable chunk. When full chunks move to
-// memory-mapped files (docs/format/head_chunks.md), chunk becomes a
-// reference into them.
-type fullChunk struct {
-	chunk      chunkenc.Chunk
-	minT, maxT int64
-}
-
-func newMemSeries(ref storage.SeriesRef, lset labels.Labels) *memSeries {
-	return &memSeries{ref: ref, lset: lset, lastT: math.MinInt64, pendingT: math.MinInt64}
+// openChunkLocked returns the open chunk, nil when there is none.
+func (s *memSeries) openChunkLocked() chunkenc.Chunk {
+	switch s.open {
+	case openXOR:
+		return &s.xor
+	case openHist:
+		return s.ext.app.Chunk()
+	}
+	return nil
 }
 
 // minTimeLocked returns the time of the oldest sample, MaxInt64 if none.
 func (s *memSeries) minTimeLocked() int64 {
-	if len(s.full) > 0 {
-		return s.full[0].minT
+	if c, ok := s.full.first(); ok {
+		return c.minT
 	}
-	if s.open.app != nil {
-		return s.open.minT
+	if s.open != openNone {
+		return s.openMinT
 	}
 	return math.MaxInt64
 }
 
-// maxTimeLocked returns the time of the newest sample, MinInt64 if none.
-func (s *memSeries) maxTimeLocked() int64 {
-	if s.open.app != nil {
-		return s.open.maxT
+// metadata returns the series' metadata, if it has any.
+func (s *memSeries) metadata() (metadata.Metadata, bool) {
+	if s.ext == nil || s.ext.meta == (unique.Handle[metadata.Metadata]{}) {
+		return metadata.Metadata{}, false
 	}
-	if n := len(s.full); n > 0 {
-		return s.full[n-1].maxT
-	}
-	return math.MinInt64
+	return s.ext.meta.Value(), true
 }
 
 // stripeLock is a lock padded to its own cache line, so neighbouring
@@ -148,31 +179,28 @@ type stripeLock struct {
 }
 
 // stripeSeries finds series by ref and by label hash. Both indexes are
-// split into stripes, each with its own map and lock.
+// split into stripes, each with its own table and lock.
 //
-// INVARIANT: locks[i] guards byRef[i], byHash[i], conflicts[i] and the
-// mutable fields of every series whose ref&mask == i.
+// INVARIANT: locks[i] guards byRef[i], byHash[i] and the mutable fields of
+// every series whose ref&mask == i.
 type stripeSeries struct {
-	mask  uint64
-	locks []stripeLock
-	byRef []map[storage.SeriesRef]*memSeries
-	// byHash holds the first series of each label hash; the rare others
-	// with the same hash go to conflicts.
-	byHash    []map[uint64]*memSeries
-	conflicts []map[uint64][]*memSeries
+	syms   *symbolTable
+	mask   uint64
+	locks  []stripeLock
+	byRef  []seriesTable
+	byHash []seriesTable
 }
 
-func newStripeSeries(size int) *stripeSeries {
+func newStripeSeries(size int, syms *symbolTable) *stripeSeries {
 	s := &stripeSeries{
-		mask:      uint64(size - 1),
-		locks:     make([]stripeLock, size),
-		byRef:     make([]map[storage.SeriesRef]*memSeries, size),
-		byHash:    make([]map[uint64]*memSeries, size),
-		conflicts: make([]map[uint64][]*memSeries, size),
+		syms:   syms,
+		mask:   uint64(size - 1),
+		locks:  make([]stripeLock, size),
+		byRef:  make([]seriesTable, size),
+		byHash: make([]seriesTable, size),
 	}
-	for i := range size {
-		s.byRef[i] = map[storage.SeriesRef]*memSeries{}
-		s.byHash[i] = map[uint64]*memSeries{}
+	for i := range s.byHash {
+		s.byHash[i].byHash = true
 	}
 	return s
 }
@@ -184,52 +212,34 @@ func (s *stripeSeries) refLock(ref storage.SeriesRef) *stripeLock {
 func (s *stripeSeries) getByRef(ref storage.SeriesRef) *memSeries {
 	i := uint64(ref) & s.mask
 	s.locks[i].RLock()
-	ms := s.byRef[i][ref]
+	ms := s.byRef[i].getRef(ref)
 	s.locks[i].RUnlock()
 	return ms
-}
-
-func (s *stripeSeries) getByHashLocked(i, hash uint64, lset labels.Labels) *memSeries {
-	if ms := s.byHash[i][hash]; ms != nil && labels.Equal(ms.lset, lset) {
-		return ms
-	}
-	for _, ms := range s.conflicts[i][hash] {
-		if labels.Equal(ms.lset, lset) {
-			return ms
-		}
-	}
-	return nil
 }
 
 func (s *stripeSeries) getByHash(hash uint64, lset labels.Labels) *memSeries {
 	i := hash & s.mask
 	s.locks[i].RLock()
-	ms := s.getByHashLocked(i, hash, lset)
+	ms := s.byHash[i].getLabels(hash, lset, s.syms)
 	s.locks[i].RUnlock()
 	return ms
 }
 
-// getOrCreate returns the series with lset, creating it with a ref from
-// newRef if needed. created reports whether it did.
-func (s *stripeSeries) getOrCreate(hash uint64, lset labels.Labels, newRef func() storage.SeriesRef) (ms *memSeries, created bool) {
+// getOrCreate returns the series with lset, creating it with create if
+// needed. create runs under the hash stripe's lock, before the series is
+// visible. created reports whether it did.
+func (s *stripeSeries) getOrCreate(hash uint64, lset labels.Labels, create func() *memSeries) (ms *memSeries, created bool) {
 	if ms := s.getByHash(hash, lset); ms != nil {
 		return ms, false
 	}
 	i := hash & s.mask
 	s.locks[i].Lock()
-	if ms := s.getByHashLocked(i, hash, lset); ms != nil {
+	if ms := s.byHash[i].getLabels(hash, lset, s.syms); ms != nil {
 		s.locks[i].Unlock()
 		return ms, false
 	}
-	ms = newMemSeries(newRef(), lset)
-	if prev := s.byHash[i][hash]; prev == nil {
-		s.byHash[i][hash] = ms
-	} else {
-		if s.conflicts[i] == nil {
-			s.conflicts[i] = map[uint64][]*memSeries{}
-		}
-		s.conflicts[i][hash] = append(s.conflicts[i][hash], ms)
-	}
+	ms = create()
+	s.byHash[i].insert(ms)
 	s.locks[i].Unlock()
 	s.setByRef(ms)
 	return ms, true
@@ -239,38 +249,14 @@ func (s *stripeSeries) getOrCreate(hash uint64, lset labels.Labels, newRef func(
 func (s *stripeSeries) setByRef(ms *memSeries) {
 	j := uint64(ms.ref) & s.mask
 	s.locks[j].Lock()
-	s.byRef[j][ms.ref] = ms
+	s.byRef[j].insert(ms)
 	s.locks[j].Unlock()
 }
 
 // deleteByHash removes ms from the hash index.
-func (s *stripeSeries) deleteByHash(hash uint64, ms *memSeries) {
-	i := hash & s.mask
+func (s *stripeSeries) deleteByHash(ms *memSeries) {
+	i := ms.hash & s.mask
 	s.locks[i].Lock()
-	defer s.locks[i].Unlock()
-	if s.byHash[i][hash] == ms {
-		delete(s.byHash[i], hash)
-		// Promote a conflicting series, if any, to the primary slot.
-		if cs := s.conflicts[i][hash]; len(cs) > 0 {
-			s.byHash[i][hash] = cs[0]
-			s.setConflictsLocked(i, hash, cs[1:])
-		}
-		return
-	}
-	cs := s.conflicts[i][hash]
-	for k, c := range cs {
-		if c == ms {
-			rest := append(cs[:k:k], cs[k+1:]...)
-			s.setConflictsLocked(i, hash, rest)
-			return
-		}
-	}
-}
-
-func (s *stripeSeries) setConflictsLocked(i, hash uint64, cs []*memSeries) {
-	if len(cs) == 0 {
-		delete(s.conflicts[i], hash)
-		return
-	}
-	s.conflicts[i][hash] = cs
+	s.byHash[i].delete(ms)
+	s.locks[i].Unlock()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"unique"
 
 	"github.com/vigil-monitoring/vigil/internal/model/exemplar"
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
@@ -63,8 +64,9 @@ type appendBatch struct {
 	// keeps its order on disk and in memory.
 	runs []sampleRun
 
-	newSeries []record.RefSeries // scratch for the series record
-	bufs      [][]byte           // encoded records, reused
+	newSeries []record.RefSeries    // scratch for the series record
+	bufs      [][]byte              // encoded records, reused
+	lb        labels.ScratchBuilder // decodes new series' labels
 }
 
 // Sample kinds of a run.
@@ -125,12 +127,15 @@ func (a *headAppender) getOrCreate(ref storage.SeriesRef, lset labels.Labels) (*
 }
 
 // getOrCreate returns the series with lset, creating and indexing it.
+// The ref is issued by the postings index as it adds the series, so
+// postings lists grow in ref order and never need an insertion.
 func (h *Head) getOrCreate(lset labels.Labels) *memSeries {
-	s, created := h.series.getOrCreate(lset.Hash(), lset, func() storage.SeriesRef {
-		return storage.SeriesRef(h.lastRef.Add(1))
+	hash := lset.Hash()
+	s, created := h.series.getOrCreate(hash, lset, func() *memSeries {
+		lbls := h.symbols.intern(lset)
+		return newMemSeries(h.postings.addNew(&h.lastRef, lbls, h.symbols), hash, lbls)
 	})
 	if created {
-		h.postings.add(s.ref, lset)
 		h.numSeries.Add(1)
 		h.metrics.seriesCreated.Inc()
 	}
@@ -278,7 +283,8 @@ func (a *headAppender) UpdateMetadata(ref storage.SeriesRef, lset labels.Labels,
 	if err != nil {
 		return 0, err
 	}
-	same := s.meta != nil && *s.meta == m
+	cur, ok := s.metadata()
+	same := ok && cur == m
 	lock.Unlock()
 	if !same {
 		a.metas = append(a.metas, record.RefMetadata{Ref: s.ref, Meta: m})
@@ -328,8 +334,8 @@ func (s *memSeries) appendableLocked(t int64, smp storage.Sample) (dup bool, err
 // lastSample returns the newest committed sample.
 func (s *memSeries) lastSample() storage.Sample {
 	smp := storage.Sample{T: s.lastT, F: s.lastV}
-	if s.lastHist != nil {
-		smp.H, smp.FH = s.lastHist.h, s.lastHist.fh
+	if s.ext != nil {
+		smp.H, smp.FH = s.ext.lastH, s.ext.lastFH
 	}
 	return smp
 }
@@ -403,7 +409,7 @@ func (a *headAppender) log() error {
 			if !s.walLogged.Load() {
 				s.walLogged.Store(true) // also dedupes within this batch
 				marked = append(marked, s)
-				a.newSeries = append(a.newSeries, record.RefSeries{Ref: s.ref, Labels: s.lset})
+				a.newSeries = append(a.newSeries, record.RefSeries{Ref: s.ref, Labels: h.symbols.labels(s.lbls, &a.lb)})
 			}
 		}
 	}
@@ -521,8 +527,7 @@ func (a *headAppender) apply() error {
 	}
 	for i, s := range a.metaSeries {
 		cur.lock(s)
-		m := a.metas[i].Meta
-		s.meta = &m
+		s.extLocked().meta = unique.Make(a.metas[i].Meta)
 	}
 	cur.unlock()
 	if nFloat > 0 {
@@ -572,54 +577,47 @@ func (s *memSeries) appendLocked(h *Head, smp storage.Sample) error {
 		enc = chunkenc.EncFloatHistogram
 	}
 	if s.needsCutLocked(enc, smp.T, h.chunkRange) {
-		s.cutLocked(h, enc, smp.T)
+		s.cutLocked(h, enc)
 	}
-	switch app := s.open.app.(type) {
-	case *chunkenc.XORAppender:
-		app.Append(smp.T, smp.F)
-		s.lastHist = nil
-	case *chunkenc.HistogramAppender:
-		if err := app.AppendHistogram(smp.T, smp.H); err != nil {
-			return err
+	if s.open == openXOR {
+		s.xapp.Append(smp.T, smp.F)
+		if s.ext != nil {
+			s.ext.lastH, s.ext.lastFH = nil, nil
 		}
-		s.setLastHist(smp.H, nil)
-	case *chunkenc.FloatHistogramAppender:
-		if err := app.AppendFloatHistogram(smp.T, smp.FH); err != nil {
-			return err
+	} else {
+		switch app := s.ext.app.(type) {
+		case *chunkenc.HistogramAppender:
+			if err := app.AppendHistogram(smp.T, smp.H); err != nil {
+				return err
+			}
+		case *chunkenc.FloatHistogramAppender:
+			if err := app.AppendFloatHistogram(smp.T, smp.FH); err != nil {
+				return err
+			}
 		}
-		s.setLastHist(nil, smp.FH)
+		s.ext.lastH, s.ext.lastFH = smp.H, smp.FH
 	}
-	if s.open.app.Chunk().NumSamples() == 1 {
-		s.open.minT = smp.T
+	if s.openChunkLocked().NumSamples() == 1 {
+		s.openMinT = smp.T
 	}
-	s.open.maxT = smp.T
 	s.lastT, s.lastV = smp.T, smp.F
 	return nil
-}
-
-// setLastHist records a histogram series' newest value, reusing the
-// holder so steady histogram ingestion does not allocate for it.
-func (s *memSeries) setLastHist(h *histogram.Histogram, fh *histogram.FloatHistogram) {
-	if s.lastHist == nil {
-		s.lastHist = &lastHistogram{}
-	}
-	s.lastHist.h, s.lastHist.fh = h, fh
 }
 
 // needsCutLocked reports whether a sample of encoding enc at t must start
 // a new chunk.
 func (s *memSeries) needsCutLocked(enc chunkenc.Encoding, t, chunkRange int64) bool {
-	if s.open.app == nil {
+	c := s.openChunkLocked()
+	if c == nil {
 		return true
 	}
-	c := s.open.app.Chunk()
 	if c.Encoding() != enc || c.NumSamples() >= chunkenc.SamplesPerChunk {
 		return true
 	}
 	if enc != chunkenc.EncXOR && len(c.Bytes()) >= chunkenc.HistogramChunkBytes {
 		return true
 	}
-	return t >= rangeEnd(s.open.minT, chunkRange)
+	return t >= rangeEnd(s.openMinT, chunkRange)
 }
 
 // rangeEnd returns the end (exclusive) of the chunk range holding t.
@@ -631,40 +629,75 @@ func rangeEnd(t, chunkRange int64) int64 {
 	return start + chunkRange
 }
 
-// cutLocked moves the open chunk to the full chunks and opens a new one.
-func (s *memSeries) cutLocked(h *Head, enc chunkenc.Encoding, t int64) {
-	if s.open.app != nil {
-		c := s.open.app.Chunk()
-		compact(c)
-		s.full = append(s.full, fullChunk{chunk: c, minT: s.open.minT, maxT: s.open.maxT})
-	}
+// cutLocked moves the open chunk to the head chunk files and opens a new
+// one of encoding enc.
+func (s *memSeries) cutLocked(h *Head, enc chunkenc.Encoding) {
+	s.closeOpenLocked(h)
 	switch enc {
 	case chunkenc.EncXOR:
-		app, _ := chunkenc.NewXORChunk().Appender() // cannot fail on an empty chunk
-		s.open.app = app
+		s.xor = *chunkenc.NewXORChunk()
+		app, _ := s.xor.Appender() // cannot fail on an empty chunk
+		s.xapp = *app
+		s.open = openXOR
 	case chunkenc.EncHistogram:
 		app, _ := chunkenc.NewHistogramChunk().Appender()
-		s.open.app = app
+		s.extLocked().app = app
+		s.open = openHist
 	case chunkenc.EncFloatHistogram:
 		app, _ := chunkenc.NewFloatHistogramChunk().Appender()
-		s.open.app = app
+		s.extLocked().app = app
+		s.open = openHist
 	}
-	s.open.minT, s.open.maxT = t, t
 	h.metrics.chunksCreated.Inc()
 	h.metrics.chunks.Inc()
 	h.numChunks.Add(1)
 }
 
-// compact drops a full chunk's spare capacity.
-func compact(c chunkenc.Chunk) {
-	switch c := c.(type) {
-	case *chunkenc.XORChunk:
-		c.Compact()
-	case *chunkenc.HistogramChunk:
-		c.Compact()
-	case *chunkenc.FloatHistogramChunk:
-		c.Compact()
+// extLocked returns the series' seriesExt, creating it.
+func (s *memSeries) extLocked() *seriesExt {
+	if s.ext == nil {
+		s.ext = &seriesExt{}
 	}
+	return s.ext
+}
+
+// closeOpenLocked writes the open chunk, if any, to the head chunk files
+// and adds it to the full chunks. An open chunk without samples (a
+// histogram append that failed after a cut) is dropped.
+func (s *memSeries) closeOpenLocked(h *Head) {
+	c := s.openChunkLocked()
+	if c == nil {
+		return
+	}
+	kept := false
+	if c.NumSamples() > 0 {
+		ref, err := h.chunks.Write(uint64(s.ref), s.openMinT, s.lastT, c.Encoding(), c.Bytes(), s.spilled)
+		if err == nil {
+			s.spilled = s.spilled || ref.InMemory()
+			s.full = s.full.appendChunk(chunkMeta{ref: ref, minT: s.openMinT, maxT: s.lastT})
+			kept = true
+		} else {
+			// Only a closed store fails, and only appends that race with
+			// DB.Close get here; their samples are in the WAL.
+			h.opts.Logger.Error("writing a full head chunk failed", "series", s.ref, "err", err)
+		}
+	}
+	if !kept {
+		h.metrics.chunks.Dec()
+		h.numChunks.Add(-1)
+	}
+	s.dropOpenLocked()
+}
+
+// dropOpenLocked forgets the open chunk.
+func (s *memSeries) dropOpenLocked() {
+	switch s.open {
+	case openXOR:
+		s.xor, s.xapp = chunkenc.XORChunk{}, chunkenc.XORAppender{}
+	case openHist:
+		s.ext.app = nil
+	}
+	s.open = openNone
 }
 
 // Rollback discards the batch. Series it created stay in memory, without a

@@ -2,11 +2,10 @@ package tsdb
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
-	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/headchunks"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/wal"
 )
 
@@ -50,56 +49,97 @@ func (h *Head) raiseMinTime(mint int64) {
 	}
 }
 
-// gc removes chunks ending before mint and series left empty. It holds one
-// stripe lock at a time.
+// gc removes chunks ending before mint and series left empty, then the
+// head chunk files no series references any more. It holds one stripe
+// lock at a time.
 func (h *Head) gc(mint int64) (seriesRemoved, chunksRemoved int) {
-	deleted := map[storage.SeriesRef]labels.Labels{}
-	var deletedSeries []*memSeries
+	// Chunks written while gc runs go to this file or later ones, so
+	// files before it that no series references are free, whatever
+	// happens meanwhile.
+	firstSeq := h.chunks.CurrentSeq()
+	deleted := map[storage.SeriesRef]seriesLabels{}
+	var deletedSeries, empty []*memSeries
 	for i := range h.series.locks {
 		lock := &h.series.locks[i]
 		lock.Lock()
-		for ref, s := range h.series.byRef[i] {
-			chunksRemoved += s.truncateChunksLocked(mint)
-			if s.open.app != nil || len(s.full) > 0 || s.pending > 0 {
-				continue
+		empty = empty[:0]
+		h.series.byRef[i].all(func(s *memSeries) {
+			chunksRemoved += s.truncateChunksLocked(h, mint)
+			if c, ok := s.full.first(); ok && !c.ref.InMemory() {
+				firstSeq = min(firstSeq, c.ref.Seq())
 			}
+			if s.open == openNone && s.full == "" && s.pending == 0 {
+				empty = append(empty, s)
+			}
+		})
+		for _, s := range empty {
+			h.series.byRef[i].delete(s)
 			s.deleted = true
-			delete(h.series.byRef[i], ref)
-			deleted[ref] = s.lset
-			deletedSeries = append(deletedSeries, s)
+			deleted[s.ref] = s.lbls
 		}
+		deletedSeries = append(deletedSeries, empty...)
 		lock.Unlock()
 	}
 	for _, s := range deletedSeries {
-		h.series.deleteByHash(s.lset.Hash(), s)
+		h.series.deleteByHash(s)
 	}
-	h.postings.remove(deleted)
+	h.postings.remove(deleted, h.symbols)
+	// The symbols of deleted series may be reused once the queriers that
+	// might still decode those series' labels are closed.
+	var dead []uint32
+	for _, lbls := range deleted {
+		dead = append(dead, h.symbols.release(lbls)...)
+	}
+	if len(dead) > 0 {
+		h.chunks.Defer(func() { h.symbols.freeIDs(dead) })
+	}
 	h.numSeries.Add(-int64(len(deleted)))
 	h.metrics.seriesRemoved.Add(float64(len(deleted)))
 	h.metrics.chunksRemoved.Add(float64(chunksRemoved))
 	h.metrics.chunks.Sub(float64(chunksRemoved))
 	h.numChunks.Add(-int64(chunksRemoved))
+	if n, err := h.chunks.Truncate(firstSeq); err != nil {
+		h.opts.Logger.Error("deleting head chunk files failed", "err", err)
+	} else if n > 0 {
+		h.opts.Logger.Info("deleted head chunk files", "files", n, "first_kept", firstSeq)
+	}
 	return len(deleted), chunksRemoved
 }
 
-// truncateChunksLocked drops the chunks that end before mint and returns
-// how many.
-func (s *memSeries) truncateChunksLocked(mint int64) int {
-	k := 0
-	for k < len(s.full) && s.full[k].maxT < mint {
-		k++
-	}
-	removed := k
-	if k > 0 {
-		// A fresh slice (see the invariant on full): readers may still hold
-		// the old one, and the dropped chunks must become collectable.
-		s.full = slices.Clone(s.full[k:])
-		if len(s.full) == 0 {
-			s.full = nil
+// truncateChunksLocked drops the chunks that end before mint, releasing
+// them in the head chunk store, moves overflow chunks to a file when the
+// disk takes them again, and returns how many chunks it dropped.
+func (s *memSeries) truncateChunksLocked(h *Head, mint int64) int {
+	removed := 0
+	if s.full != "" {
+		if c, _ := s.full.first(); c.maxT < mint || s.spilled {
+			var dropped []chunkMeta
+			migrating := s.spilled
+			s.spilled = false
+			s.full, dropped = s.full.rebuild(func(c chunkMeta) bool { return c.maxT >= mint },
+				func(c chunkMeta) headchunks.Ref {
+					if !c.ref.InMemory() {
+						return c.ref
+					}
+					// Oldest first, and stop at the first failure: the
+					// prefix rule (see memSeries.spilled).
+					if migrating {
+						if nr, ok := h.chunks.Migrate(c.ref); ok {
+							return nr
+						}
+						migrating = false
+					}
+					s.spilled = true
+					return c.ref
+				})
+			for _, c := range dropped {
+				h.chunks.Release(c.ref)
+			}
+			removed += len(dropped)
 		}
 	}
-	if s.open.app != nil && len(s.full) == 0 && s.open.maxT < mint {
-		s.open = openChunk{}
+	if s.open != openNone && s.full == "" && s.lastT < mint {
+		s.dropOpenLocked()
 		removed++
 	}
 	return removed

@@ -2,82 +2,236 @@ package tsdb
 
 import (
 	"cmp"
+	"encoding/binary"
 	"slices"
+	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
 )
 
-// memPostings maps each label pair to the ascending refs of the series
+// postingsBlock is the number of refs in a block of a postingList: a
+// seek binary-searches blocks, then decodes at most this many refs.
+const postingsBlock = 64
+
+// postingList is an ascending list of series refs, delta-encoded: blocks
+// of postingsBlock refs, each starting with the uvarint of its first ref
+// followed by the uvarints of the differences to the previous ref. A
+// series costs one or two bytes per label where a []SeriesRef costs eight.
+// blocks[i] is the offset in data of block i+1 (block 0 starts at 0).
+//
+// INVARIANT: data and blocks are only appended to, or replaced as a whole;
+// bytes below their lengths never change. So a copy of the struct taken
+// under the postings lock stays readable after the lock is released.
+type postingList struct {
+	data   []byte
+	blocks []uint32
+	n      int
+	last   storage.SeriesRef
+}
+
+// add appends ref, which must be larger than every ref in the list.
+func (l *postingList) add(ref storage.SeriesRef) {
+	switch {
+	case l.n == 0:
+		l.data = binary.AppendUvarint(l.data, uint64(ref))
+	case l.n%postingsBlock == 0:
+		l.blocks = append(l.blocks, uint32(len(l.data)))
+		l.data = binary.AppendUvarint(l.data, uint64(ref))
+	default:
+		l.data = binary.AppendUvarint(l.data, uint64(ref-l.last))
+	}
+	l.n++
+	l.last = ref
+}
+
+func newPostingList(refs []storage.SeriesRef) postingList {
+	var l postingList
+	for _, r := range refs {
+		l.add(r)
+	}
+	l.data = slices.Clip(l.data)
+	l.blocks = slices.Clip(l.blocks)
+	return l
+}
+
+// decode appends the refs to dst.
+func (l postingList) decode(dst []storage.SeriesRef) []storage.SeriesRef {
+	it := l.iter()
+	for it.next() {
+		dst = append(dst, it.cur)
+	}
+	return dst
+}
+
+func (l postingList) iter() postingIter { return postingIter{l: l} }
+
+// postingIter walks a postingList.
+//
+// INVARIANT: i refs have been decoded, the last of them into cur, and the
+// next one starts at data[off].
+type postingIter struct {
+	l   postingList
+	i   int
+	off int
+	cur storage.SeriesRef
+}
+
+func (it *postingIter) next() bool {
+	if it.i >= it.l.n {
+		return false
+	}
+	v, k := binary.Uvarint(it.l.data[it.off:])
+	it.off += k
+	if it.i%postingsBlock == 0 {
+		it.cur = storage.SeriesRef(v)
+	} else {
+		it.cur += storage.SeriesRef(v)
+	}
+	it.i++
+	return true
+}
+
+// blockStart returns the offset of block b.
+func (l postingList) blockStart(b int) int {
+	if b == 0 {
+		return 0
+	}
+	return int(l.blocks[b-1])
+}
+
+// seek moves to the first ref >= x, reporting false when there is none.
+// It never moves back.
+func (it *postingIter) seek(x storage.SeriesRef) bool {
+	if it.i > 0 && it.cur >= x {
+		return true
+	}
+	// Skip whole blocks: find the last block starting at or before x
+	// after the one the iterator is in.
+	curBlock := 0
+	if it.i > 0 {
+		curBlock = (it.i - 1) / postingsBlock
+	}
+	nBlocks := len(it.l.blocks) + 1
+	if curBlock+1 < nBlocks {
+		rest := nBlocks - curBlock - 1
+		j := sort.Search(rest, func(k int) bool {
+			v, _ := binary.Uvarint(it.l.data[it.l.blockStart(curBlock+1+k):])
+			return storage.SeriesRef(v) > x
+		})
+		if j > 0 {
+			b := curBlock + j
+			it.i, it.off = b*postingsBlock, it.l.blockStart(b)
+		}
+	}
+	for it.next() {
+		if it.cur >= x {
+			return true
+		}
+	}
+	return false
+}
+
+// memPostings maps each label pair to the postingList of the series
 // carrying it, and the pair ("", "") to every series.
 //
-// INVARIANT: a list is only ever changed by appending a larger ref or by
-// replacing it with a new slice; elements already in a list are never
-// overwritten. So a reader may take a list under the read lock and keep
-// reading it after releasing the lock.
+// INVARIANT: lists grow in ref order. Refs are issued by addNew under the
+// lock, so a new series always has the largest ref; replay, which creates
+// series with the refs the WAL gives in the WAL's order, fills the index
+// in one sorted pass instead (addSorted).
 type memPostings struct {
 	mu struct {
 		sync.RWMutex
-		m map[string]map[string][]storage.SeriesRef
+		m map[string]map[string]*postingList
 	}
 }
 
 func newMemPostings() *memPostings {
 	p := &memPostings{}
-	p.mu.m = map[string]map[string][]storage.SeriesRef{}
+	p.mu.m = map[string]map[string]*postingList{}
 	return p
 }
 
-// add indexes a new series.
-func (p *memPostings) add(ref storage.SeriesRef, lset labels.Labels) {
+// addNew issues the next ref from last and indexes lbls under it. The
+// keys it adds are the interned strings, so the index holds no string of
+// its own.
+func (p *memPostings) addNew(last *atomic.Uint64, lbls seriesLabels, syms *symbolTable) storage.SeriesRef {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	lset.Range(func(l labels.Label) { p.addForLocked(ref, l.Name, l.Value) })
+	ref := storage.SeriesRef(last.Add(1))
+	p.addLocked(ref, lbls, syms)
+	return ref
+}
+
+// addSorted indexes series given in ascending ref order, each above every
+// ref already indexed.
+func (p *memPostings) addSorted(series []*memSeries, syms *symbolTable) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	syms.mu.RLock()
+	defer syms.mu.RUnlock()
+	for _, s := range series {
+		syms.pairsLocked(s.lbls, func(name, value string) { p.addForLocked(s.ref, name, value) })
+		p.addForLocked(s.ref, "", "")
+	}
+}
+
+func (p *memPostings) addLocked(ref storage.SeriesRef, lbls seriesLabels, syms *symbolTable) {
+	syms.pairs(lbls, func(name, value string) { p.addForLocked(ref, name, value) })
 	p.addForLocked(ref, "", "")
 }
 
 func (p *memPostings) addForLocked(ref storage.SeriesRef, name, value string) {
 	vals := p.mu.m[name]
 	if vals == nil {
-		vals = map[string][]storage.SeriesRef{}
+		vals = map[string]*postingList{}
 		p.mu.m[name] = vals
 	}
-	list := vals[value]
-	if n := len(list); n == 0 || list[n-1] < ref {
-		vals[value] = append(list, ref)
+	l := vals[value]
+	if l == nil {
+		l = &postingList{}
+		vals[value] = l
+	}
+	if l.n == 0 || ref > l.last {
+		l.add(ref)
 		return
 	}
-	// Series created concurrently may arrive out of ref order: insert into
-	// a copy, never in place (see the invariant).
-	i, found := slices.BinarySearch(list, ref)
-	if found {
-		return
+	// Out of order, which the invariant rules out; stay correct anyway,
+	// replacing the list rather than editing it (see postingList).
+	refs := l.decode(nil)
+	i, found := slices.BinarySearch(refs, ref)
+	if !found {
+		*l = newPostingList(slices.Insert(refs, i, ref))
 	}
-	nl := make([]storage.SeriesRef, 0, len(list)+1)
-	nl = append(append(append(nl, list[:i]...), ref), list[i:]...)
-	vals[value] = nl
 }
 
-// remove drops deleted series from every list they are in.
-func (p *memPostings) remove(deleted map[storage.SeriesRef]labels.Labels) {
+// remove drops deleted series from every list they are in. The series'
+// symbols must still be interned.
+func (p *memPostings) remove(deleted map[storage.SeriesRef]seriesLabels, syms *symbolTable) {
 	if len(deleted) == 0 {
 		return
 	}
 	type pair struct{ name, value string }
 	affected := map[pair]struct{}{{"", ""}: {}}
-	for _, lset := range deleted {
-		lset.Range(func(l labels.Label) { affected[pair{l.Name, l.Value}] = struct{}{} })
+	for _, lbls := range deleted {
+		syms.pairs(lbls, func(name, value string) { affected[pair{name, value}] = struct{}{} })
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	var kept []storage.SeriesRef
 	for pr := range affected {
 		vals := p.mu.m[pr.name]
-		list := vals[pr.value]
-		kept := make([]storage.SeriesRef, 0, len(list))
-		for _, r := range list {
-			if _, gone := deleted[r]; !gone {
-				kept = append(kept, r)
+		l := vals[pr.value]
+		if l == nil {
+			continue
+		}
+		kept = kept[:0]
+		it := l.iter()
+		for it.next() {
+			if _, gone := deleted[it.cur]; !gone {
+				kept = append(kept, it.cur)
 			}
 		}
 		if len(kept) == 0 {
@@ -87,19 +241,22 @@ func (p *memPostings) remove(deleted map[storage.SeriesRef]labels.Labels) {
 			}
 			continue
 		}
-		vals[pr.value] = slices.Clip(kept)
+		*l = newPostingList(kept)
 	}
 }
 
 // get returns the list of a pair; see the invariant for its lifetime.
-func (p *memPostings) get(name, value string) []storage.SeriesRef {
+func (p *memPostings) get(name, value string) postingList {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.mu.m[name][value]
+	if l := p.mu.m[name][value]; l != nil {
+		return *l
+	}
+	return postingList{}
 }
 
-// all returns every series ref.
-func (p *memPostings) all() []storage.SeriesRef { return p.get("", "") }
+// all returns every series.
+func (p *memPostings) all() postingList { return p.get("", "") }
 
 // labelNames returns the sorted label names.
 func (p *memPostings) labelNames() []string {
@@ -132,13 +289,13 @@ func (p *memPostings) labelValues(name string) []string {
 }
 
 // matching returns the lists of the values of name that keep selects.
-func (p *memPostings) matching(name string, keep func(string) bool) [][]storage.SeriesRef {
+func (p *memPostings) matching(name string, keep func(string) bool) []postingList {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	var out [][]storage.SeriesRef
-	for v, list := range p.mu.m[name] {
+	var out []postingList
+	for v, l := range p.mu.m[name] {
 		if keep(v) {
-			out = append(out, list)
+			out = append(out, *l)
 		}
 	}
 	return out
@@ -148,20 +305,28 @@ func (p *memPostings) matching(name string, keep func(string) bool) [][]storage.
 // every matcher. A matcher that matches the empty string also selects
 // series without the label, so it is applied as "all series minus those
 // whose value it rejects".
+//
+// The shortest list is decoded and the others are only seeked into, so a
+// selective matcher keeps the cost of a broad one (job="node") low.
 func (p *memPostings) postingsForMatchers(ms []*labels.Matcher) []storage.SeriesRef {
-	var include, exclude [][]storage.SeriesRef
+	type include struct {
+		list postingList         // a single list, or
+		refs []storage.SeriesRef // the union of several
+		n    int
+	}
+	var incs []include
+	var exclude [][]storage.SeriesRef
 	for _, m := range ms {
 		if m.Matches("") {
-			rejected := p.matching(m.Name, func(v string) bool { return !m.Matches(v) })
-			if len(rejected) > 0 {
+			if rejected := p.matching(m.Name, func(v string) bool { return !m.Matches(v) }); len(rejected) > 0 {
 				exclude = append(exclude, union(rejected))
 			}
 			continue
 		}
-		var lists [][]storage.SeriesRef
+		var lists []postingList
 		switch {
 		case m.Type == labels.MatchEqual:
-			lists = [][]storage.SeriesRef{p.get(m.Name, m.Value)}
+			lists = []postingList{p.get(m.Name, m.Value)}
 		case m.Type == labels.MatchRegexp && len(m.SetMatches()) > 0:
 			for _, v := range m.SetMatches() {
 				lists = append(lists, p.get(m.Name, v))
@@ -169,20 +334,37 @@ func (p *memPostings) postingsForMatchers(ms []*labels.Matcher) []storage.Series
 		default:
 			lists = p.matching(m.Name, m.Matches)
 		}
-		l := union(lists)
-		if len(l) == 0 {
+		var inc include
+		if len(lists) == 1 {
+			inc = include{list: lists[0], n: lists[0].n}
+		} else {
+			inc.refs = union(lists)
+			inc.n = len(inc.refs)
+		}
+		if inc.n == 0 {
 			return nil
 		}
-		include = append(include, l)
+		incs = append(incs, inc)
 	}
 	var res []storage.SeriesRef
-	if len(include) == 0 {
-		res = p.all()
+	if len(incs) == 0 {
+		res = p.all().decode(nil)
 	} else {
-		slices.SortFunc(include, func(a, b []storage.SeriesRef) int { return cmp.Compare(len(a), len(b)) })
-		res = include[0]
-		for _, l := range include[1:] {
-			res = intersect(res, l)
+		slices.SortFunc(incs, func(a, b include) int { return cmp.Compare(a.n, b.n) })
+		if incs[0].refs != nil {
+			res = incs[0].refs
+		} else {
+			res = incs[0].list.decode(make([]storage.SeriesRef, 0, incs[0].n))
+		}
+		for _, inc := range incs[1:] {
+			if inc.refs != nil {
+				res = intersect(res, inc.refs)
+			} else {
+				res = intersectList(res, inc.list)
+			}
+			if len(res) == 0 {
+				return nil
+			}
 		}
 	}
 	for _, l := range exclude {
@@ -191,50 +373,61 @@ func (p *memPostings) postingsForMatchers(ms []*labels.Matcher) []storage.Series
 	return res
 }
 
-// union returns the sorted union of sorted lists.
-func union(lists [][]storage.SeriesRef) []storage.SeriesRef {
-	switch len(lists) {
-	case 0:
-		return nil
-	case 1:
-		return lists[0]
-	}
+// union returns the sorted union of lists.
+func union(lists []postingList) []storage.SeriesRef {
 	n := 0
 	for _, l := range lists {
-		n += len(l)
+		n += l.n
 	}
 	out := make([]storage.SeriesRef, 0, n)
 	for _, l := range lists {
-		out = append(out, l...)
+		out = l.decode(out)
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	if len(lists) > 1 {
+		slices.Sort(out)
+		out = slices.Compact(out)
+	}
+	return out
 }
 
-// intersect returns the refs in both sorted lists.
-func intersect(a, b []storage.SeriesRef) []storage.SeriesRef {
-	out := make([]storage.SeriesRef, 0, min(len(a), len(b)))
-	for len(a) > 0 && len(b) > 0 {
-		switch {
-		case a[0] == b[0]:
-			out = append(out, a[0])
-			a, b = a[1:], b[1:]
-		case a[0] < b[0]:
-			// Skip ahead with a binary search when b is far ahead: selective
-			// intersections touch few elements of the long list.
-			i, _ := slices.BinarySearch(a, b[0])
-			a = a[i:]
-		default:
-			i, _ := slices.BinarySearch(b, a[0])
-			b = b[i:]
+// intersectList keeps the refs of a (ascending) that are in l, editing a
+// in place.
+func intersectList(a []storage.SeriesRef, l postingList) []storage.SeriesRef {
+	it := l.iter()
+	out := a[:0]
+	for _, r := range a {
+		if !it.seek(r) {
+			break
+		}
+		if it.cur == r {
+			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// subtract returns the refs of a that are not in b.
+// intersect keeps the refs of a that are in b, both ascending, editing a
+// in place.
+func intersect(a, b []storage.SeriesRef) []storage.SeriesRef {
+	out := a[:0]
+	for _, r := range a {
+		// Skip ahead with a binary search: selective intersections touch
+		// few elements of the long list.
+		i, found := slices.BinarySearch(b, r)
+		if found {
+			out = append(out, r)
+		}
+		b = b[i:]
+		if len(b) == 0 {
+			break
+		}
+	}
+	return out
+}
+
+// subtract returns the refs of a that are not in b, editing a in place.
 func subtract(a, b []storage.SeriesRef) []storage.SeriesRef {
-	out := make([]storage.SeriesRef, 0, len(a))
+	out := a[:0]
 	for _, r := range a {
 		for len(b) > 0 && b[0] < r {
 			b = b[1:]

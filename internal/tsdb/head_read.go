@@ -3,25 +3,34 @@ package tsdb
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/chunkenc"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/headchunks"
 )
 
 // Querier implements storage.Queryable over the head.
 func (h *Head) Querier(mint, maxt int64) (storage.Querier, error) {
-	return &headQuerier{h: h, mint: mint, maxt: maxt}, nil
+	return &headQuerier{h: h, mint: mint, maxt: maxt, chunks: h.chunks.Reader()}, nil
 }
 
+// headQuerier reads the head. Its chunks reader keeps the head chunk files
+// it may read mapped until Close (see headchunks.Reader), which is why
+// series and iterators must not be used after Close.
 type headQuerier struct {
 	h          *Head
 	mint, maxt int64
+	chunks     *headchunks.Reader
 }
 
-func (q *headQuerier) Close() error { return nil }
+func (q *headQuerier) Close() error {
+	q.chunks.Close()
+	return nil
+}
 
 // overlapsHead reports whether the query range meets the head's data.
 func (q *headQuerier) overlapsHead() bool {
@@ -51,20 +60,34 @@ func (q *headQuerier) Select(ctx context.Context, sortSeries bool, hints *storag
 	if hints != nil && hints.ShardCount > 0 {
 		kept := series[:0]
 		for _, s := range series {
-			if s.lset.Hash()%hints.ShardCount == hints.ShardIndex {
+			if s.hash%hints.ShardCount == hints.ShardIndex {
 				kept = append(kept, s)
 			}
 		}
 		series = kept
 	}
-	if sortSeries {
-		slices.SortFunc(series, func(a, b *memSeries) int { return labels.Compare(a.lset, b.lset) })
-	}
-	limit := 0
+	set := &headSeriesSet{ctx: ctx, h: q.h, chunks: q.chunks, series: series, mint: q.mint, maxt: q.maxt}
 	if hints != nil {
-		limit = hints.Limit
+		set.limit = hints.Limit
 	}
-	return &headSeriesSet{ctx: ctx, h: q.h, series: series, mint: q.mint, maxt: q.maxt, limit: limit}
+	if sortSeries {
+		// Sorting needs every label set now; the unsorted path decodes
+		// each as it reaches it.
+		type sel struct {
+			s    *memSeries
+			lset labels.Labels
+		}
+		sels := make([]sel, len(series))
+		for i, s := range series {
+			sels[i] = sel{s, q.h.symbols.labels(s.lbls, &set.lb)}
+		}
+		slices.SortFunc(sels, func(a, b sel) int { return labels.Compare(a.lset, b.lset) })
+		set.lsets = make([]labels.Labels, len(sels))
+		for i, x := range sels {
+			series[i], set.lsets[i] = x.s, x.lset
+		}
+	}
+	return set
 }
 
 // headSeriesSet snapshots each series' chunks as it reaches it, so the
@@ -73,9 +96,12 @@ func (q *headQuerier) Select(ctx context.Context, sortSeries bool, hints *storag
 type headSeriesSet struct {
 	ctx        context.Context
 	h          *Head
+	chunks     *headchunks.Reader
 	series     []*memSeries
+	lsets      []labels.Labels // series' labels when decoded up front
 	mint, maxt int64
 	limit      int
+	lb         labels.ScratchBuilder
 
 	i        int
 	returned int
@@ -103,7 +129,13 @@ func (s *headSeriesSet) Next() bool {
 		// A fresh value per series: the contract only promises At until
 		// the next Next, but callers that collect series first (as PromQL
 		// engines do) then still see each one's own chunks.
-		s.cur = &headSeries{lset: ms.lset, chunks: chunks, mint: s.mint, maxt: s.maxt}
+		var lset labels.Labels
+		if s.lsets != nil {
+			lset = s.lsets[s.i-1]
+		} else {
+			lset = s.h.symbols.labels(ms.lbls, &s.lb)
+		}
+		s.cur = &headSeries{lset: lset, reader: s.chunks, chunks: chunks, mint: s.mint, maxt: s.maxt}
 		s.returned++
 		return true
 	}
@@ -114,31 +146,38 @@ func (s *headSeriesSet) At() storage.Series         { return s.cur }
 func (s *headSeriesSet) Err() error                 { return s.err }
 func (s *headSeriesSet) Warnings() storage.Warnings { return nil }
 
-// chunkSnap is a chunk as a query sees it: immutable.
+// chunkSnap is a chunk as a query sees it: immutable. A full chunk is
+// read from the head chunk files when the iterator reaches it; the open
+// chunk is a copy.
 type chunkSnap struct {
+	ref        headchunks.Ref // when chunk is nil
 	chunk      chunkenc.Chunk
 	minT, maxT int64
 }
 
 // snapshotChunks returns the series' chunks overlapping [mint, maxt].
-// Full chunks are shared (they never change); the open chunk is copied,
+// Full chunks are immutable and only referenced; the open chunk is copied,
 // since appends keep modifying its last bytes.
 func (h *Head) snapshotChunks(s *memSeries, mint, maxt int64) []chunkSnap {
 	lock := h.series.refLock(s.ref)
 	lock.RLock()
-	defer lock.RUnlock()
-	var out []chunkSnap
-	for _, c := range s.full {
-		if c.maxT >= mint && c.minT <= maxt {
-			out = append(out, chunkSnap(c))
+	full := s.full
+	var open chunkSnap
+	if c := s.openChunkLocked(); c != nil && c.NumSamples() > 0 && s.lastT >= mint && s.openMinT <= maxt {
+		if cp, err := chunkenc.FromData(c.Encoding(), bytes.Clone(c.Bytes())); err == nil {
+			open = chunkSnap{chunk: cp, minT: s.openMinT, maxT: s.lastT}
 		}
 	}
-	if s.open.app != nil && s.open.maxT >= mint && s.open.minT <= maxt {
-		c := s.open.app.Chunk()
-		cp, err := chunkenc.FromData(c.Encoding(), bytes.Clone(c.Bytes()))
-		if err == nil && cp.NumSamples() > 0 {
-			out = append(out, chunkSnap{chunk: cp, minT: s.open.minT, maxT: s.open.maxT})
+	lock.RUnlock()
+	var out []chunkSnap
+	it := full.iter()
+	for it.next() {
+		if c := it.cur; c.maxT >= mint && c.minT <= maxt {
+			out = append(out, chunkSnap{ref: c.ref, minT: c.minT, maxT: c.maxT})
 		}
+	}
+	if open.chunk != nil {
+		out = append(out, open)
 	}
 	return out
 }
@@ -146,6 +185,7 @@ func (h *Head) snapshotChunks(s *memSeries, mint, maxt int64) []chunkSnap {
 // headSeries is one series of a Select result.
 type headSeries struct {
 	lset       labels.Labels
+	reader     *headchunks.Reader
 	chunks     []chunkSnap
 	mint, maxt int64
 }
@@ -157,7 +197,7 @@ func (s *headSeries) Iterator(it storage.Iterator) storage.Iterator {
 	if !ok {
 		hi = &headIterator{}
 	}
-	hi.reset(s.chunks, s.mint, s.maxt)
+	hi.reset(s.reader, s.chunks, s.mint, s.maxt)
 	return hi
 }
 
@@ -166,6 +206,7 @@ func (s *headSeries) Iterator(it storage.Iterator) storage.Iterator {
 // INVARIANT: cur is the iterator of chunks[i-1] while one is open; typ is
 // what the last Next or Seek returned.
 type headIterator struct {
+	reader     *headchunks.Reader
 	chunks     []chunkSnap
 	mint, maxt int64
 	i          int
@@ -178,8 +219,8 @@ type headIterator struct {
 	reuse [3]storage.Iterator
 }
 
-func (it *headIterator) reset(chunks []chunkSnap, mint, maxt int64) {
-	it.chunks, it.mint, it.maxt = chunks, mint, maxt
+func (it *headIterator) reset(r *headchunks.Reader, chunks []chunkSnap, mint, maxt int64) {
+	it.reader, it.chunks, it.mint, it.maxt = r, chunks, mint, maxt
 	it.i, it.cur, it.typ, it.done, it.err = 0, nil, storage.ValNone, false, nil
 }
 
@@ -193,14 +234,25 @@ func reuseSlot(e chunkenc.Encoding) int {
 	return 0
 }
 
-// open starts the iterator of chunks[i].
-func (it *headIterator) open() {
+// open starts the iterator of chunks[i], reading it from the head chunk
+// files if it is a full chunk. It reports false, with it.err set, when
+// the chunk cannot be read.
+func (it *headIterator) open() bool {
 	c := it.chunks[it.i]
-	slot := reuseSlot(c.chunk.Encoding())
-	it.cur = c.chunk.Iterator(it.reuse[slot])
+	chk := c.chunk
+	if chk == nil {
+		var err error
+		if chk, err = it.reader.Chunk(c.ref); err != nil {
+			it.err = fmt.Errorf("tsdb: read head chunk %v: %w", c.ref, err)
+			return false
+		}
+	}
+	slot := reuseSlot(chk.Encoding())
+	it.cur = chk.Iterator(it.reuse[slot])
 	it.reuse[slot] = it.cur
 	it.curMaxT = c.maxT
 	it.i++
+	return true
 }
 
 // finish ends iteration, keeping any error.
@@ -237,10 +289,9 @@ func (it *headIterator) Next() storage.ValueType {
 	}
 	for {
 		if it.cur == nil {
-			if it.i >= len(it.chunks) {
+			if it.i >= len(it.chunks) || !it.open() {
 				return it.finish()
 			}
-			it.open()
 		}
 		if typ, ok := it.settle(it.cur.Next()); ok {
 			return typ
@@ -265,10 +316,9 @@ func (it *headIterator) Seek(t int64) storage.ValueType {
 			for it.i < len(it.chunks) && it.chunks[it.i].maxT < t {
 				it.i++
 			}
-			if it.i >= len(it.chunks) {
+			if it.i >= len(it.chunks) || !it.open() {
 				return it.finish()
 			}
-			it.open()
 		}
 		if typ, ok := it.settle(it.cur.Seek(t)); ok {
 			return typ
@@ -300,7 +350,7 @@ func (q *headQuerier) LabelValues(ctx context.Context, name string, hints *stora
 		vals = q.h.postings.labelValues(name)
 	} else {
 		for _, s := range q.matchingSeries(ms) {
-			if v := s.lset.Get(name); v != "" {
+			if v := q.h.symbols.get(s.lbls, name); v != "" {
 				vals = append(vals, v)
 			}
 		}
@@ -323,10 +373,10 @@ func (q *headQuerier) LabelNames(ctx context.Context, hints *storage.LabelHints,
 	} else {
 		seen := map[string]struct{}{}
 		for _, s := range q.matchingSeries(ms) {
-			s.lset.Range(func(l labels.Label) {
-				if _, ok := seen[l.Name]; !ok {
-					seen[l.Name] = struct{}{}
-					names = append(names, l.Name)
+			q.h.symbols.pairs(s.lbls, func(name, _ string) {
+				if _, ok := seen[name]; !ok {
+					seen[name] = struct{}{}
+					names = append(names, name)
 				}
 			})
 		}

@@ -3,6 +3,8 @@ package tsdb
 import (
 	"cmp"
 	"slices"
+
+	"github.com/vigil-monitoring/vigil/internal/tsdb/headchunks"
 )
 
 // HeadStats is what /api/v1/status/tsdb reports about the head.
@@ -46,10 +48,10 @@ func (h *Head) Stats(limit int) HeadStats {
 		valueCount = append(valueCount, StatEntry{name, uint64(len(vals))})
 		var mem uint64
 		for v, list := range vals {
-			mem += uint64(len(v) * len(list))
-			pairs = append(pairs, StatEntry{name + "=" + v, uint64(len(list))})
+			mem += uint64(len(v) * list.n)
+			pairs = append(pairs, StatEntry{name + "=" + v, uint64(list.n)})
 			if name == "__name__" {
-				byMetric = append(byMetric, StatEntry{v, uint64(len(list))})
+				byMetric = append(byMetric, StatEntry{v, uint64(list.n)})
 			}
 		}
 		memory = append(memory, StatEntry{name, mem})
@@ -76,3 +78,6 @@ func topEntries(es []StatEntry, limit int) []StatEntry {
 	}
 	return es
 }
+
+// chunkStats returns the head chunk files' figures.
+func (h *Head) chunkStats() headchunks.Stats { return h.chunks.Stats() }

@@ -152,7 +152,10 @@ func TestReopenReplaysWAL(t *testing.T) {
 		t.Fatalf("no replay log line:\n%s", logs.String())
 	}
 	s := db.Head().series.getByHash(l.Hash(), l)
-	if s == nil || s.meta == nil || s.meta.Help != "h" {
+	if s == nil {
+		t.Fatal("series not replayed")
+	}
+	if m, ok := s.metadata(); !ok || m.Help != "h" {
 		t.Fatal("metadata not replayed")
 	}
 	// Appending continues after the replayed data, and refs do not clash.
@@ -253,8 +256,16 @@ func TestChunkCutting(t *testing.T) {
 	s := db.Head().series.getByRef(ref)
 	chunkRange := (2 * 3600 * 1000)
 	prevMax := int64(-1)
-	for _, c := range s.full {
-		if n := c.chunk.NumSamples(); n > 120 {
+	rd := db.Head().chunks.Reader()
+	defer rd.Close()
+	it := s.full.iter()
+	for it.next() {
+		c := it.cur
+		chk, err := rd.Chunk(c.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := chk.NumSamples(); n > 120 {
 			t.Fatalf("chunk with %d samples", n)
 		}
 		if c.minT/int64(chunkRange) != c.maxT/int64(chunkRange) {
@@ -266,8 +277,8 @@ func TestChunkCutting(t *testing.T) {
 		prevMax = c.maxT
 	}
 	// 480 samples per 2 h range: 4+4+2 chunks, the last one open.
-	if len(s.full) != 9 || s.open.app.Chunk().NumSamples() != 120 {
-		t.Fatalf("%d full chunks and %d open samples for 1200 samples", len(s.full), s.open.app.Chunk().NumSamples())
+	if s.full.len() != 9 || s.xor.NumSamples() != 120 {
+		t.Fatalf("%d full chunks and %d open samples for 1200 samples", s.full.len(), s.xor.NumSamples())
 	}
 	if got := dump(t, db)[l.String()]; len(got) != 1200 {
 		t.Fatalf("read back %d samples", len(got))

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
@@ -46,6 +47,11 @@ type replayer struct {
 	// aliases maps refs of duplicate series records (the same labels under
 	// a second ref) to the series that holds those labels.
 	aliases map[storage.SeriesRef]*memSeries
+	// mmapped holds the head chunk files' chunks by series until the
+	// series record arrives (see loadHeadChunks); created lists the series
+	// replay created, for the postings index built at the end.
+	mmapped *mmappedChunks
+	created []*memSeries
 
 	series []record.RefSeries
 	floats []record.RefSample
@@ -78,11 +84,13 @@ type replayWorker struct {
 	done chan struct{}
 
 	applied, dropped int
-	minT, maxT       int64
+	// covered counts samples a head chunk file already holds.
+	covered    int
+	minT, maxT int64
 }
 
-func newReplayer(h *Head) *replayer {
-	r := &replayer{h: h, aliases: map[storage.SeriesRef]*memSeries{}, unknown: map[string]int{}}
+func newReplayer(h *Head, mm *mmappedChunks) *replayer {
+	r := &replayer{h: h, aliases: map[storage.SeriesRef]*memSeries{}, unknown: map[string]int{}, mmapped: mm}
 	n := min(runtime.GOMAXPROCS(0), 8)
 	for range n {
 		w := &replayWorker{
@@ -105,6 +113,13 @@ func (w *replayWorker) run(h *Head) {
 			smp := b.samples[i]
 			lock := h.series.refLock(s.ref)
 			lock.Lock()
+			if s.open == openNone && s.full != "" && smp.T <= s.lastT {
+				// The head chunk files had it: only samples after the
+				// last full chunk need the WAL.
+				lock.Unlock()
+				w.covered++
+				continue
+			}
 			err := s.appendLocked(h, smp)
 			lock.Unlock()
 			if err != nil {
@@ -144,7 +159,7 @@ func (r *replayer) add(s *memSeries, smp storage.Sample) {
 
 // finish hands over the partial batches, waits for the workers and
 // returns their totals.
-func (r *replayer) finish() (applied, dropped int, minT, maxT int64) {
+func (r *replayer) finish() (applied, dropped, covered int, minT, maxT int64) {
 	minT, maxT = math.MaxInt64, math.MinInt64
 	for i, w := range r.workers {
 		if len(r.pending[i].series) > 0 {
@@ -156,9 +171,10 @@ func (r *replayer) finish() (applied, dropped int, minT, maxT int64) {
 		<-w.done
 		applied += w.applied
 		dropped += w.dropped
+		covered += w.covered
 		minT, maxT = min(minT, w.minT), max(maxT, w.maxT)
 	}
-	return applied, dropped, minT, maxT
+	return applied, dropped, covered, minT, maxT
 }
 
 func (r *replayer) lookup(ref storage.SeriesRef) *memSeries {
@@ -212,10 +228,10 @@ func (r *replayer) apply(rec []byte) error {
 				r.unknown["metadata"]++
 				continue
 			}
-			meta := m.Meta
+			meta := unique.Make(m.Meta)
 			lock := r.h.series.refLock(s.ref)
 			lock.Lock()
-			s.meta = &meta
+			s.extLocked().meta = meta
 			lock.Unlock()
 		}
 	default:
@@ -238,13 +254,16 @@ func (r *replayer) addSeries(ref storage.SeriesRef, lset labels.Labels) {
 		r.aliases[ref] = s
 		return
 	}
-	s, created := h.series.getOrCreate(hash, lset, func() storage.SeriesRef { return ref })
+	s, created := h.series.getOrCreate(hash, lset, func() *memSeries {
+		return newMemSeries(ref, hash, h.symbols.intern(lset))
+	})
 	if !created {
 		r.aliases[ref] = s
 		return
 	}
 	s.walLogged.Store(true)
-	h.postings.add(ref, lset)
+	r.created = append(r.created, s)
+	r.mmapped.attach(h, s)
 	h.numSeries.Add(1)
 	h.metrics.seriesCreated.Inc()
 }
@@ -262,22 +281,28 @@ func (r *replayer) sample(ref storage.SeriesRef, smp storage.Sample, kind string
 // after it. A corruption is repaired (the WAL is cut at the last good
 // record) and replay ends there: the head starts with everything before
 // it rather than failing every start.
-func (h *Head) replayWAL(dir string) error {
+//
+// mm holds the chunks of the head chunk files, read before: each series
+// takes its chunks when its record arrives, and only the samples after
+// them are replayed.
+func (h *Head) replayWAL(dir string, mm *mmappedChunks) error {
 	start := time.Now()
 	logger := h.opts.Logger
 	fsys := h.opts.FS
-	if _, err := fsys.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil // a new database
-	} else if err != nil {
-		return fmt.Errorf("stat WAL directory: %w", err)
-	}
-	r := newReplayer(h)
+	r := newReplayer(h, mm)
 	replayed := false
 	defer func() {
 		if !replayed {
 			r.finish() // stop the workers on an early return
 		}
 	}()
+	if _, err := fsys.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		replayed = true
+		r.finish()
+		return h.finishReplay(r) // a new database
+	} else if err != nil {
+		return fmt.Errorf("stat WAL directory: %w", err)
+	}
 
 	cpDir, cpIdx, err := wal.LastCheckpoint(fsys, dir)
 	if err != nil {
@@ -314,10 +339,13 @@ func (h *Head) replayWAL(dir string) error {
 	}
 
 	replayed = true
-	applied, dropped, minT, maxT := r.finish()
+	applied, dropped, covered, minT, maxT := r.finish()
 	h.lastRef.Store(max(h.lastRef.Load(), uint64(r.maxRef)))
 	if minT <= maxT {
 		h.updateMinMaxTime(minT, maxT)
+	}
+	if err := h.finishReplay(r); err != nil {
+		return err
 	}
 	for kind, n := range r.unknown {
 		h.metrics.unknownRefs.WithLabelValues(kind).Add(float64(n))
@@ -327,8 +355,8 @@ func (h *Head) replayWAL(dir string) error {
 	h.metrics.replayDuration.Set(d.Seconds())
 	if r.nRecords > 0 {
 		logger.Info("WAL replay completed", "duration", d, "records", r.nRecords, "samples", applied,
-			"samples_dropped", dropped, "records_skipped", r.skipped, "series", h.numSeries.Load(),
-			"workers", len(r.workers))
+			"samples_in_chunk_files", covered, "samples_dropped", dropped, "records_skipped", r.skipped,
+			"series", h.numSeries.Load(), "workers", len(r.workers))
 	}
 	return nil
 }

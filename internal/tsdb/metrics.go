@@ -26,9 +26,12 @@ type headMetrics struct {
 	unknownRefs      *prometheus.CounterVec // type=record type
 	activeAppenders  prometheus.Gauge
 	commitFailures   prometheus.Counter
+	mmapCorruptions  prometheus.Counter
 }
 
-func newHeadMetrics(h *Head, r prometheus.Registerer) *headMetrics {
+// newHeadMetrics builds the metrics; register exposes them once the head
+// is open, so that no scrape reads a head still being built.
+func newHeadMetrics() *headMetrics {
 	m := &headMetrics{
 		seriesCreated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "prometheus_tsdb_head_series_created_total",
@@ -106,15 +109,24 @@ func newHeadMetrics(h *Head, r prometheus.Registerer) *headMetrics {
 			Name: "vigil_tsdb_head_commit_failures_total",
 			Help: "Total number of head commits that failed to write the WAL; their samples were not appended.",
 		}),
+		mmapCorruptions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_mmap_chunk_corruptions_total",
+			Help: "Total number of memory-mapped chunk corruptions.",
+		}),
 	}
+	return m
+}
+
+// register registers the metrics with r, if not nil.
+func (m *headMetrics) register(h *Head, r prometheus.Registerer) {
 	if r == nil {
-		return m
+		return
 	}
 	r.MustRegister(
 		m.seriesCreated, m.seriesRemoved, m.samplesAppended, m.outOfOrder, m.outOfBound,
 		m.chunksCreated, m.chunksRemoved, m.chunks, m.truncations, m.truncationsFail,
 		m.gcDuration, m.walCorruptions, m.checkpoints, m.checkpointsFail, m.checkpointDelete,
-		m.replayDuration, m.unknownRefs, m.activeAppenders, m.commitFailures,
+		m.replayDuration, m.unknownRefs, m.activeAppenders, m.commitFailures, m.mmapCorruptions,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_head_series",
 			Help: "Total number of series in the head block.",
@@ -127,6 +139,13 @@ func newHeadMetrics(h *Head, r prometheus.Registerer) *headMetrics {
 			Name: "prometheus_tsdb_head_max_time",
 			Help: "Maximum timestamp of the head block.",
 		}, func() float64 { return float64(h.MaxTime()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_chunks_storage_size_bytes",
+			Help: "Size of the chunks_head directory.",
+		}, func() float64 { return float64(h.chunkStats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_tsdb_head_chunks_in_memory",
+			Help: "Full head chunks kept in memory because the head chunk files could not take them.",
+		}, func() float64 { return float64(h.chunkStats().OverflowChunks) }),
 	)
-	return m
 }

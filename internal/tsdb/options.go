@@ -47,6 +47,13 @@ type Options struct {
 	// 16384 by default.
 	StripeSize int
 
+	// HeadChunksWriteBufferSize is the number of bytes of full chunks
+	// buffered before a write to the head chunk files; 0 means 1 MiB.
+	HeadChunksWriteBufferSize int
+	// HeadChunksFileSize is the size at which a head chunk file is sealed
+	// and the next started; 0 means 128 MiB. Tests make it small.
+	HeadChunksFileSize int64
+
 	// ReplayProgress, when set, receives the WAL replay status while Open
 	// runs (see ReplayProgress).
 	ReplayProgress *ReplayProgress

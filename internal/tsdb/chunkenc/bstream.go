@@ -20,7 +20,7 @@ type bitWriter struct {
 // writeBit appends one bit.
 func (w *bitWriter) writeBit(bit bool) {
 	if w.free == 0 {
-		w.b = append(w.b, 0)
+		w.appendByte(0)
 		w.free = 8
 	}
 	w.free--
@@ -50,12 +50,26 @@ func (w *bitWriter) writeBits(u uint64, k int) {
 	}
 	for k >= 8 {
 		k -= 8
-		w.b = append(w.b, byte(u>>uint(k)))
+		w.appendByte(byte(u >> uint(k)))
 	}
 	if k > 0 {
 		w.free = uint8(8 - k)
-		w.b = append(w.b, byte(u<<w.free))
+		w.appendByte(byte(u << w.free))
 	}
+}
+
+// appendByte appends c to the buffer. A full buffer grows by a quarter
+// (at least 16 bytes) instead of doubling as append would: the head holds
+// one open chunk per series, and doubling leaves a quarter of that memory
+// unused on average, a tenth with this policy.
+func (w *bitWriter) appendByte(c byte) {
+	if len(w.b) == cap(w.b) {
+		n := len(w.b) + max(16, len(w.b)/4)
+		nb := make([]byte, len(w.b), (n+15)&^15)
+		copy(nb, w.b)
+		w.b = nb
+	}
+	w.b = append(w.b, c)
 }
 
 // writeByte appends 8 bits.

@@ -1,0 +1,6 @@
+//go:build race
+
+package tsdb
+
+// raceEnabled skips measurements the race detector would distort.
+const raceEnabled = true
