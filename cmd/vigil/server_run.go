@@ -192,14 +192,19 @@ func newServer(f *serverFlags, logger *slog.Logger) (_ *server, err error) {
 // reload outcome, readiness, and the Go runtime and process collectors.
 func (s *server) registerMetrics(info version.Info) {
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "prometheus_build_info",
-		Help: "A metric with a constant '1' value labeled by version, revision, branch, goversion from which the server was built, and the goos and goarch for the build.",
-		ConstLabels: prometheus.Labels{
-			"version": info.Version, "revision": info.Revision, "branch": info.Branch,
-			"goversion": info.GoVersion, "goos": runtime.GOOS, "goarch": runtime.GOARCH,
-		},
-	}, func() float64 { return 1 }))
+	buildLabels := prometheus.Labels{
+		"version": info.Version, "revision": info.Revision, "branch": info.Branch,
+		"goversion": info.GoVersion, "goos": runtime.GOOS, "goarch": runtime.GOARCH,
+	}
+	// prometheus_build_info keeps dashboards built for Prometheus working;
+	// vigil_build_info lets a dashboard tell the two apart.
+	for _, name := range []string{"prometheus_build_info", "vigil_build_info"} {
+		s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        name,
+			Help:        "A metric with a constant '1' value labeled by version, revision, branch, goversion from which the server was built, and the goos and goarch for the build.",
+			ConstLabels: buildLabels,
+		}, func() float64 { return 1 }))
+	}
 	s.metrics = serverMetrics{
 		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "prometheus_config_last_reload_successful",

@@ -209,6 +209,12 @@ func TestServerScrapesItselfAndReloads(t *testing.T) {
 	if got := metricValue(t, ts.base, "prometheus_config_last_reload_successful"); got != "1" {
 		t.Errorf("reload successful = %s after start", got)
 	}
+	_, selfMetrics := httpGet(ts.base + "/metrics")
+	for _, name := range []string{"prometheus_build_info{", "vigil_build_info{", "prometheus_tsdb_head_series ", "prometheus_http_requests_total{"} {
+		if !strings.Contains(selfMetrics, "\n"+name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
 
 	// A good reload: a new external label shows in /status/config.
 	good := strings.Replace(fmt.Sprintf(selfScrapeConfig, port), "global:\n", "global:\n  external_labels:\n    replica: a\n", 1)
