@@ -153,6 +153,7 @@ func newServer(f *serverFlags, logger *slog.Logger) (_ *server, err error) {
 		QueryEngine:               s.engine,
 		Targets:                   api.ScrapeTargets(s.scrape),
 		TSDB:                      s.storage,
+		Admin:                     s.storage,
 		EnableAdmin:               f.enableAdminAPI,
 		DataDir:                   f.tsdbPath,
 		Config:                    s.configText,
@@ -314,7 +315,6 @@ func (s *server) run(ctx context.Context, reload <-chan struct{}) error {
 		return fmt.Errorf("loading configuration: %w", err)
 	}
 	wg.Go(func() { _ = s.discovery.Run(discCtx) })
-	wg.Go(func() { s.retentionLoop(discCtx, db) })
 
 	s.ready.Store(true)
 	s.metrics.ready.Set(1)
@@ -348,6 +348,9 @@ func (s *server) openDB() (*tsdb.DB, error) {
 	opts.Logger = s.logger.With("component", "tsdb")
 	opts.Registerer = s.reg
 	opts.ReplayProgress = s.storage.progress
+	// The DB enforces retention in its background loop, after each
+	// compaction and every minute.
+	opts.RetentionDuration, opts.MaxBytes = s.flags.retention()
 	db, err := tsdb.Open(s.flags.tsdbPath, opts)
 	if err != nil {
 		return nil, fmt.Errorf("opening storage: %w", err)

@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"math"
-	"path/filepath"
 	"sync/atomic"
-	"time"
 
 	"github.com/vigil-monitoring/vigil/internal/model/exemplar"
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
@@ -15,6 +11,7 @@ import (
 	"github.com/vigil-monitoring/vigil/internal/model/metadata"
 	"github.com/vigil-monitoring/vigil/internal/storage"
 	"github.com/vigil-monitoring/vigil/internal/tsdb"
+	"github.com/vigil-monitoring/vigil/internal/web/api"
 )
 
 // errNotReady is what reads and writes get while the database is still
@@ -65,6 +62,35 @@ func (s *readyStorage) WALReplayStatus() (tsdb.WALReplayStatus, error) {
 	return s.progress.Status(), nil
 }
 
+var _ api.TSDBAdmin = (*readyStorage)(nil)
+
+// Snapshot implements api.TSDBAdmin.
+func (s *readyStorage) Snapshot(dir string, withHead bool) error {
+	db := s.db.Load()
+	if db == nil {
+		return errNotReady
+	}
+	return db.Snapshot(dir, withHead)
+}
+
+// Delete implements api.TSDBAdmin.
+func (s *readyStorage) Delete(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) error {
+	db := s.db.Load()
+	if db == nil {
+		return errNotReady
+	}
+	return db.Delete(ctx, mint, maxt, ms...)
+}
+
+// CleanTombstones implements api.TSDBAdmin.
+func (s *readyStorage) CleanTombstones() error {
+	db := s.db.Load()
+	if db == nil {
+		return errNotReady
+	}
+	return db.CleanTombstones()
+}
+
 type notReadyAppender struct{}
 
 func (notReadyAppender) Append(storage.SeriesRef, labels.Labels, int64, float64) (storage.SeriesRef, error) {
@@ -89,74 +115,3 @@ func (notReadyAppender) AppendCTZeroSample(storage.SeriesRef, labels.Labels, int
 
 func (notReadyAppender) Commit() error   { return errNotReady }
 func (notReadyAppender) Rollback() error { return nil }
-
-// retentionCheckInterval is how often retention is enforced.
-const retentionCheckInterval = time.Minute
-
-// retentionLoop enforces --storage.tsdb.retention.time and .size until
-// ctx ends. The head is all the database has until blocks exist, so
-// retention truncates the head: by time, everything older than the
-// retention before the newest sample; by size, while the data directory
-// is over the limit, the oldest tenth of the head's time range (at least
-// an hour) at each check.
-func (s *server) retentionLoop(ctx context.Context, db *tsdb.DB) {
-	retTime, retSize := s.flags.retention()
-	if retTime <= 0 && retSize <= 0 {
-		return
-	}
-	t := time.NewTicker(retentionCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		head := db.Head()
-		mint, maxt := head.MinTime(), head.MaxTime()
-		if mint == math.MaxInt64 || maxt == math.MinInt64 {
-			continue // empty
-		}
-		if retTime > 0 && mint < maxt-retTime.Milliseconds() {
-			if err := db.TruncateOlderThan(retTime); err != nil {
-				s.logger.Error("Applying time retention failed", "err", err)
-			}
-		}
-		if retSize <= 0 {
-			continue
-		}
-		size, err := dirSize(db.Dir())
-		if err != nil {
-			s.logger.Error("Measuring the data directory failed", "err", err)
-			continue
-		}
-		if size <= retSize {
-			continue
-		}
-		mint, maxt = head.MinTime(), head.MaxTime()
-		cut := mint + max((maxt-mint)/10, time.Hour.Milliseconds())
-		s.logger.Warn("Data directory exceeds the size retention; dropping the oldest data", "size", size, "limit", retSize, "before", time.UnixMilli(cut).UTC())
-		if err := db.Truncate(cut); err != nil {
-			s.logger.Error("Applying size retention failed", "err", err)
-		}
-	}
-}
-
-// dirSize sums the sizes of the regular files under dir.
-func dirSize(dir string) (int64, error) {
-	var total int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			total += info.Size()
-		}
-		return nil
-	})
-	return total, err
-}

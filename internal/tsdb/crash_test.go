@@ -3,14 +3,17 @@ package tsdb
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/block"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/vfs"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/wal"
 )
@@ -24,16 +27,16 @@ type crashWorkload struct {
 	// acked those whose Commit returned nil; both keyed by series then time.
 	attempted map[string]map[int64]storage.Sample
 	acked     map[string]map[int64]storage.Sample
-	// mint is the highest truncation point attempted: older samples may
-	// legitimately be gone.
-	mint  int64
-	round int
+	round     int
 }
 
 const (
-	crashSeries   = 150
-	crashStep     = 10_000
-	crashTruncate = 100 // rounds between truncations
+	crashSeries  = 150
+	crashStep    = 10_000
+	crashCompact = 20 // rounds between compaction runs
+	// crashBlock is the block range: 60 rounds, so the workload writes
+	// blocks from the head and merges them.
+	crashBlock = 10 * time.Minute
 )
 
 func newCrashWorkload(seed uint64) *crashWorkload {
@@ -41,7 +44,6 @@ func newCrashWorkload(seed uint64) *crashWorkload {
 		rng:       rand.New(rand.NewPCG(seed, 99)),
 		attempted: map[string]map[int64]storage.Sample{},
 		acked:     map[string]map[int64]storage.Sample{},
-		mint:      math.MinInt64,
 	}
 }
 
@@ -68,11 +70,14 @@ func note(m map[string]map[int64]storage.Sample, k string, smp storage.Sample) {
 }
 
 // step runs one round: one commit of a sample per series (some rounds
-// skip series), and every crashTruncate rounds a truncation with its
-// checkpoint. It returns false once the DB stops working.
-func (w *crashWorkload) step(db *DB, beforeTruncate func()) bool {
-	w.round++
+// skip series), and every crashCompact rounds a compaction run (head
+// blocks with head truncation and WAL checkpoint, leveled compaction). It
+// returns false once the DB stops working.
+func (w *crashWorkload) step(db *DB) bool {
+	// From 0, so the first block is a whole range and the merge of three
+	// comes as soon as three are complete.
 	ts := int64(w.round) * crashStep
+	w.round++
 	app := db.Appender(context.Background())
 	type pend struct {
 		k   string
@@ -104,20 +109,18 @@ func (w *crashWorkload) step(db *DB, beforeTruncate func()) bool {
 	for _, p := range batch {
 		note(w.acked, p.k, p.smp)
 	}
-	if w.round%crashTruncate == 0 {
-		mint := ts - 80*crashStep
-		w.mint = max(w.mint, mint)
-		beforeTruncate()
-		if err := db.Truncate(mint); err != nil {
+	if w.round%crashCompact == 0 {
+		if err := db.Compact(context.Background()); err != nil {
 			return false
 		}
 	}
 	return true
 }
 
-// verify checks a reopened DB: every acknowledged sample at or after the
-// last truncation point is present, exactly once; nothing is present that
-// was never appended.
+// verify checks a reopened DB: every acknowledged sample is present,
+// exactly once, in exactly one of the head and the blocks; nothing is
+// present that was never appended; no unfinished block directory is
+// left.
 func (w *crashWorkload) verify(t *testing.T, db *DB, what string) {
 	t.Helper()
 	got := dump(t, db)
@@ -138,24 +141,67 @@ func (w *crashWorkload) verify(t *testing.T, db *DB, what string) {
 			have[smp.T] = true
 		}
 		for ts := range byT {
-			if ts >= w.mint && !have[ts] {
-				t.Fatalf("%s: acknowledged sample %s@%d lost (truncation point %d)", what, k, ts, w.mint)
+			if !have[ts] {
+				t.Fatalf("%s: acknowledged sample %s@%d lost", what, k, ts)
 			}
 		}
 	}
+	if err := sourcesDisjoint(t, db); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	ents, err := os.ReadDir(db.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if block.IsTemporary(e.Name()) {
+			t.Fatalf("%s: unfinished block directory %s left after open", what, e.Name())
+		}
+	}
+}
+
+// sourcesDisjoint reads the head and every block on its own and fails if
+// a sample is in two of them: a merged query would hide such a
+// duplicate, but it means data was loaded twice.
+func sourcesDisjoint(t testing.TB, db *DB) error {
+	seen := map[string]map[int64]string{}
+	check := func(name string, q storage.Queryable) error {
+		for k, ss := range dump(t, q) {
+			if seen[k] == nil {
+				seen[k] = map[int64]string{}
+			}
+			for _, smp := range ss {
+				if other, ok := seen[k][smp.T]; ok {
+					return fmt.Errorf("%s@%d is in %s and in %s", k, smp.T, other, name)
+				}
+				seen[k][smp.T] = name
+			}
+		}
+		return nil
+	}
+	for _, b := range db.blocks() {
+		if err := check("block "+filepath.Base(b.Dir()), b); err != nil {
+			return err
+		}
+	}
+	return check("the head", db.Head())
 }
 
 func crashOptions(fsys vfs.FS) Options {
 	o := testOptions()
 	o.FS = fsys
 	// Small uncompressed segments, so the workload spans many segments
-	// and every truncation writes a checkpoint.
+	// and every head truncation writes a checkpoint.
 	o.WALSegmentSize = 32 * 1024
 	o.WALCompression = wal.CompressionNone
 	// Small head chunk files and buffer, so that chunks are written,
 	// files sealed and new ones created many times.
 	o.HeadChunksFileSize = 8 << 10
 	o.HeadChunksWriteBufferSize = 1 << 10
+	o.MinBlockDuration = crashBlock
+	// Compaction runs where the workload says, so that runs with the
+	// same seed perform the same operations.
+	o.DisableCompaction = true
 	return o
 }
 
@@ -237,62 +283,90 @@ func (f *chunkCrashFile) Sync() error {
 	return f.File.Sync()
 }
 
+// compactPhase is a stretch of a compaction run that the crash test aims
+// crashes at: from the DB's hook stage start to the stage end.
+type compactPhase struct{ name, start, end string }
+
+var compactPhases = []compactPhase{
+	{"head block write", "head-start", "head-written"},
+	{"head truncation", "head-written", "head-truncated"},
+	{"leveled compaction", "blocks-start", "blocks-compacted"},
+}
+
 // TestCrashRecovery crashes the file system at random points while
-// appending, while checkpointing and while writing head chunk files
-// (every mutating operation is a candidate), then reopens the directory
-// as a new process would: every sample whose Commit returned must be
-// there exactly once.
+// appending, while writing head chunk files, and inside compactions: while
+// a block is written from the head, while the head and its WAL are
+// truncated after it (checkpoint), and while blocks are merged and their
+// parents removed. It then reopens the directory as a new process would:
+// every sample whose Commit returned must be there exactly once, in one
+// place, and no unfinished block may be loaded.
 func TestCrashRecovery(t *testing.T) {
-	const rounds = 400
+	const rounds = 300
 	// A fault-free run counts the operations so crash points cover the
-	// whole workload.
+	// whole workload, and measures each compaction phase.
 	probe := vfs.NewFaultFS(vfs.OS(), 0)
 	probeChunks := newChunkCrashFS(probe, 0)
 	db := openTestDB(t, t.TempDir(), crashOptions(probeChunks))
+	stages := map[string][]int{}
+	db.hook = func(s string) { stages[s] = append(stages[s], probe.Ops()) }
 	w := newCrashWorkload(0)
-	// truncateOps holds the operation count each truncation starts at, and
-	// checkpointOps how many operations it performed.
-	var truncateOps, checkpointOps []int
 	for w.round < rounds {
-		before := len(truncateOps)
-		if !w.step(db, func() { truncateOps = append(truncateOps, probe.Ops()) }) {
+		if !w.step(db) {
 			t.Fatal("fault-free run failed")
 		}
-		if len(truncateOps) > before {
-			checkpointOps = append(checkpointOps, probe.Ops()-truncateOps[before])
-		}
+	}
+	w.verify(t, db, "fault-free run")
+	if n := len(db.Blocks()); n < 2 {
+		t.Fatalf("fault-free run left %d blocks", n)
 	}
 	db.Close()
 	totalOps, chunkOps := probe.Ops(), probeChunks.ops()
-	t.Logf("fault-free run: %d mutating operations (%d on head chunk files), truncations at ops %v taking %v operations",
-		totalOps, chunkOps, truncateOps, checkpointOps)
-	if len(truncateOps) == 0 {
-		t.Fatal("workload never truncated")
+	lengths := make([][]int, len(compactPhases))
+	for i, ph := range compactPhases {
+		starts, ends := stages[ph.start], stages[ph.end]
+		if len(starts) == 0 || len(starts) != len(ends) {
+			t.Fatalf("%s: %d starts and %d ends in the fault-free run", ph.name, len(starts), len(ends))
+		}
+		for j := range starts {
+			n := ends[j] - starts[j]
+			if n < 3 {
+				t.Fatalf("%s %d performed %d operations: nothing to crash in", ph.name, j, n)
+			}
+			lengths[i] = append(lengths[i], n)
+		}
 	}
+	t.Logf("fault-free run: %d mutating operations (%d on head chunk files); operations per head block write %v, head truncation %v, leveled compaction %v",
+		totalOps, chunkOps, lengths[0], lengths[1], lengths[2])
 	if chunkOps < 50 {
 		t.Fatalf("only %d operations on head chunk files: too few to crash in", chunkOps)
 	}
-	for i, n := range checkpointOps {
-		if n < 5 {
-			t.Fatalf("truncation %d performed %d operations: no checkpoint to crash in", i, n)
-		}
-	}
 
-	iterations := 60
-	if testing.Short() {
-		iterations = 15
+	iterations := 50
+	if testing.Short() || raceEnabled {
+		iterations = 15 // the race detector slows every iteration tenfold
 	}
-	crashedInCheckpoint, crashedInChunks := 0, 0
+	// Iterations take turns: a crash anywhere, in each compaction phase,
+	// in a head chunk file operation.
+	nKinds := len(compactPhases) + 2
+	chunkKind := nKinds - 1
+	kindName := func(k int) string {
+		switch {
+		case k == 0:
+			return "anywhere"
+		case k == chunkKind:
+			return "head chunk files"
+		}
+		return compactPhases[k-1].name
+	}
+	crashedIn := make([]int, nKinds)
 	for it := range iterations {
 		seed := uint64(it + 1)
+		kind := it % nKinds
 		dir := t.TempDir()
 		ffs := vfs.NewFaultFS(vfs.OS(), seed)
 		rng := rand.New(rand.NewPCG(seed, 7))
-		// Iterations take turns: a crash anywhere, in a checkpoint, in a
-		// head chunk file operation.
-		inCheckpoint, inChunks := it%3 == 1, it%3 == 2
 		target := 0
-		if inChunks {
+		if kind == chunkKind {
 			target = 1 + rng.IntN(chunkOps)
 		}
 		cfs := newChunkCrashFS(ffs, target)
@@ -301,39 +375,54 @@ func TestCrashRecovery(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := newCrashWorkload(seed)
-		if !inCheckpoint && !inChunks {
+		if kind > 0 && kind < chunkKind {
+			// The probe's workload, so the aimed phase performs exactly
+			// the operations the probe counted.
+			w = newCrashWorkload(0)
+		}
+		if kind == 0 {
 			ffs.CrashAfter(rng.IntN(totalOps))
 		}
-		// Crash inside the truncation whose number we pick, at one of the
-		// operations the fault-free run saw it perform.
-		targetTrunc := rng.IntN(len(truncateOps))
-		truncations := 0
-		for w.round < rounds && !ffs.Crashed() {
-			w.step(db, func() {
-				if inCheckpoint && truncations == targetTrunc {
-					ffs.CrashAfter(rng.IntN(max(1, checkpointOps[targetTrunc])))
+		// aimedOp is the number of the operation the crash is aimed at
+		// inside a compaction phase; the crash landed there when the file
+		// system crashed at that operation.
+		aimedOp := -1
+		if kind > 0 && kind < chunkKind {
+			ph, ls := compactPhases[kind-1], lengths[kind-1]
+			idx, seen := rng.IntN(len(ls)), 0
+			db.hook = func(s string) {
+				if s == ph.start {
+					if seen == idx {
+						n := rng.IntN(ls[idx])
+						aimedOp = ffs.Ops() + n + 1
+						ffs.CrashAfter(n)
+					}
+					seen++
 				}
-				truncations++
-			})
+			}
 		}
-		if !ffs.Crashed() {
+		for w.round < rounds && !ffs.Crashed() {
+			w.step(db)
+		}
+		landed := false
+		switch {
+		case !ffs.Crashed():
 			// The crash point lay beyond the work done: crash now.
 			ffs.CrashAfter(0)
 			app := db.Appender(context.Background())
-			app.Append(0, crashLabels(0), int64(w.round+1)*crashStep, 0)
+			app.Append(0, crashLabels(0), int64(w.round)*crashStep, 0)
 			if err := app.Commit(); err == nil {
 				t.Fatal("commit succeeded on a crashed file system")
 			}
-		} else if inCheckpoint {
-			crashedInCheckpoint++
-		} else if inChunks {
-			crashedInChunks++
+		case kind == 0 || kind == chunkKind || ffs.Ops() == aimedOp:
+			crashedIn[kind]++
+			landed = true
 		}
 		// Release what the dead process held (its mappings, say); nothing
 		// reaches the disk any more.
 		db.Close()
-		t.Logf("iteration %d: crash in checkpoint %v, in chunk files %v (op %d), crashed at round %d of %d, %d truncations, %d ops, %d acked series",
-			it, inCheckpoint, inChunks, target, w.round, rounds, truncations, ffs.Ops(), len(w.acked))
+		t.Logf("iteration %d: crash aimed at %s (landed: %v), at round %d of %d, %d ops, %d acked series",
+			it, kindName(kind), landed, w.round, rounds, ffs.Ops(), len(w.acked))
 		// The crashed process is gone; a new one opens the directory. Every
 		// fourth time that one crashes too, during recovery itself.
 		if it%4 == 3 {
@@ -347,10 +436,11 @@ func TestCrashRecovery(t *testing.T) {
 		if err != nil {
 			t.Fatalf("iteration %d: reopen after crash: %v", it, err)
 		}
-		w.verify(t, db2, fmt.Sprintf("iteration %d (crash in checkpoint: %v)", it, inCheckpoint))
-		// It keeps working: more appends, a clean close, a clean reopen.
-		for range 5 {
-			if !w.step(db2, func() {}) {
+		w.verify(t, db2, fmt.Sprintf("iteration %d (crash aimed at %s)", it, kindName(kind)))
+		// It keeps working: more appends and a compaction, a clean close,
+		// a clean reopen.
+		for range crashCompact {
+			if !w.step(db2) {
 				t.Fatalf("iteration %d: appending after recovery failed", it)
 			}
 		}
@@ -364,9 +454,14 @@ func TestCrashRecovery(t *testing.T) {
 		w.verify(t, db3, fmt.Sprintf("iteration %d, second reopen", it))
 		db3.Close()
 	}
-	if crashedInCheckpoint < iterations/6 || crashedInChunks < iterations/6 {
-		t.Fatalf("only %d iterations crashed inside a checkpoint and %d inside head chunk files", crashedInCheckpoint, crashedInChunks)
+	per := iterations / nKinds
+	for k := 1; k < nKinds; k++ {
+		if crashedIn[k] < per {
+			t.Errorf("only %d of %d iterations crashed inside %s", crashedIn[k], per, kindName(k))
+		}
 	}
+	t.Logf("crashes landed: %v (anywhere, %s, %s, %s, head chunk files)", crashedIn,
+		compactPhases[0].name, compactPhases[1].name, compactPhases[2].name)
 }
 
 // TestNoSpaceDuringCommit fills the disk during commits: failed commits
@@ -388,7 +483,7 @@ func TestNoSpaceDuringCommit(t *testing.T) {
 		if i%20 == 12 {
 			ffs.ClearFaults()
 		}
-		if !w.step(db, func() {}) {
+		if !w.step(db) {
 			failed++
 		}
 	}
@@ -397,7 +492,7 @@ func TestNoSpaceDuringCommit(t *testing.T) {
 		t.Fatal("no commit failed: nothing was injected")
 	}
 	for range 3 {
-		if !w.step(db, func() {}) {
+		if !w.step(db) {
 			t.Fatal("DB did not recover after the disk had space again")
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-monitoring/vigil/internal/storage"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/chunkenc"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/headchunks"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/tombstones"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/wal"
 )
 
@@ -51,12 +52,54 @@ type Head struct {
 	// minTime == MaxInt64 and maxTime == MinInt64.
 	minTime, maxTime atomic.Int64
 	// minValidTime is the oldest time an append may carry: the last
-	// truncation point. Older samples are out of bounds.
+	// truncation point, or at open the end of the newest block. Older
+	// samples are out of bounds.
 	minValidTime atomic.Int64
+	// compactBound is the end of the range a head compaction is
+	// persisting (MinInt64 when none ever ran). Samples older than it are
+	// out of bounds too, checked again at commit under the series lock:
+	// the compaction stores the bound before it reads any series, so a
+	// commit's sample is either seen by the compaction or rejected, never
+	// acknowledged and then dropped by the truncation that follows.
+	compactBound atomic.Int64
+
+	// stones are the head's deletions (see Head.Delete); stonesMu orders
+	// adding to them with replacing them at truncation. The pointer is
+	// replaced, the Stones it points to are safe for concurrent use.
+	stones   atomic.Pointer[tombstones.Stones]
+	stonesMu sync.Mutex
+
+	// readers tracks open queriers for the DB, which waits for those that
+	// cannot see a new block before truncating the head under them.
+	readers headReaders
+
+	// compactNotify, when set, receives a non-blocking signal after a
+	// commit that left the head compactable.
+	compactNotify chan<- struct{}
 
 	chunkRange int64 // milliseconds
 	replay     *ReplayProgress
 }
+
+// appendMinValid returns the oldest time an append may carry.
+func (h *Head) appendMinValid() int64 {
+	return max(h.minValidTime.Load(), h.compactBound.Load())
+}
+
+// compactable reports whether the head spans more than one and a half
+// block ranges, so its oldest range can be persisted while the newest
+// half range still takes late samples.
+func (h *Head) compactable() bool {
+	mint, maxt := h.MinTime(), h.MaxTime()
+	if mint == math.MaxInt64 || maxt == math.MinInt64 {
+		return false
+	}
+	return maxt-mint > h.blockRange()/2*3
+}
+
+// blockRange returns the range of a block written from the head, in
+// milliseconds.
+func (h *Head) blockRange() int64 { return h.opts.MinBlockDuration.Milliseconds() }
 
 // memSeries is one series in the head. It is kept small: the head holds
 // one per active series, and memory per series is budgeted (see

@@ -191,7 +191,7 @@ func (a *headAppender) Append(ref storage.SeriesRef, lset labels.Labels, t int64
 	if a.done {
 		return 0, errAppenderDone
 	}
-	if t < a.h.minValidTime.Load() {
+	if t < a.h.appendMinValid() {
 		a.h.metrics.outOfBound.WithLabelValues("float").Inc()
 		return ref, storage.ErrOutOfBounds
 	}
@@ -237,7 +237,7 @@ func (a *headAppender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels
 	if err != nil {
 		return ref, fmt.Errorf("invalid histogram: %w", err)
 	}
-	if t < a.h.minValidTime.Load() {
+	if t < a.h.appendMinValid() {
 		a.h.metrics.outOfBound.WithLabelValues("histogram").Inc()
 		return ref, storage.ErrOutOfBounds
 	}
@@ -353,7 +353,14 @@ func (a *headAppender) Commit() error {
 		a.h.metrics.commitFailures.Inc()
 		return fmt.Errorf("tsdb: commit: write to WAL: %w", err)
 	}
-	return a.apply()
+	err := a.apply()
+	if c := a.h.compactNotify; c != nil && a.h.compactable() {
+		select {
+		case c <- struct{}{}:
+		default: // a signal is pending already
+		}
+	}
+	return err
 }
 
 // log writes the batch's records. Series records for series that are not
@@ -457,14 +464,16 @@ func (c *stripeCursor) unlock() {
 
 // commitErrors counts samples dropped at apply time, by reason.
 type commitErrors struct {
-	ooo, dup, other int
-	firstOther      error
+	ooo, dup, oob, other int
+	firstOther           error
 }
 
 func (e *commitErrors) add(err error) {
 	switch {
 	case errors.Is(err, storage.ErrOutOfOrderSample):
 		e.ooo++
+	case errors.Is(err, storage.ErrOutOfBounds):
+		e.oob++
 	case errors.Is(err, storage.ErrDuplicateSampleForTimestamp):
 		e.dup++
 	default:
@@ -482,6 +491,9 @@ func (e *commitErrors) err() error {
 	}
 	if e.dup > 0 {
 		errs = append(errs, fmt.Errorf("%d samples: %w", e.dup, storage.ErrDuplicateSampleForTimestamp))
+	}
+	if e.oob > 0 {
+		errs = append(errs, fmt.Errorf("%d samples older than the range being persisted: %w", e.oob, storage.ErrOutOfBounds))
 	}
 	if e.other > 0 {
 		errs = append(errs, fmt.Errorf("%d samples: %w", e.other, e.firstOther))
@@ -513,6 +525,11 @@ func (a *headAppender) apply() error {
 				fhi++
 			}
 			cur.lock(s)
+			// Loaded under the series lock: see Head.compactBound.
+			if smp.T < h.compactBound.Load() {
+				errs.add(storage.ErrOutOfBounds)
+				continue
+			}
 			if err := s.appendLocked(h, smp); err != nil {
 				errs.add(err)
 				continue
@@ -538,6 +555,9 @@ func (a *headAppender) apply() error {
 	}
 	if errs.ooo > 0 {
 		h.metrics.outOfOrder.WithLabelValues("float").Add(float64(errs.ooo))
+	}
+	if errs.oob > 0 {
+		h.metrics.outOfBound.WithLabelValues("float").Add(float64(errs.oob))
 	}
 	if mint <= maxt {
 		h.updateMinMaxTime(mint, maxt)

@@ -191,7 +191,7 @@ func TestQuerierOutlivesTruncation(t *testing.T) {
 		t.Fatal("no series")
 	}
 	first := ss.At()
-	if err := db.Truncate(400 * 15_000); err != nil {
+	if err := db.Head().Truncate(400 * 15_000); err != nil {
 		t.Fatal(err)
 	}
 	if files, _ := os.ReadDir(filepath.Join(dir, "chunks_head")); len(files) == 0 || files[0].Name() == "000001" {
@@ -240,7 +240,7 @@ func TestSymbolsFreedAfterReaders(t *testing.T) {
 	app = db.Appender(context.Background())
 	app.Append(0, labels.FromStrings("__name__", "kept"), 5000, 1)
 	app.Commit()
-	if err := db.Truncate(2000); err != nil {
+	if err := db.Head().Truncate(2000); err != nil {
 		t.Fatal(err)
 	}
 	if h.series.getByRef(s.ref) != nil || h.symbols.size() != base-3 {
@@ -346,7 +346,7 @@ func TestHeadChunksDiskFull(t *testing.T) {
 	ffs.set(false)
 	fill(t, db, 10, 130, 1400*15_000, 15_000)
 	want = dump(t, db)
-	if err := db.Truncate(1); err != nil {
+	if err := db.Head().Truncate(1); err != nil {
 		t.Fatal(err)
 	}
 	if _, inMem := fileChunks(db.Head()); inMem != 0 || db.Head().chunkStats().OverflowChunks != 0 {

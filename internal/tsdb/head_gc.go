@@ -13,8 +13,8 @@ import (
 // series left without chunks (unless an appender holds samples for them),
 // and the WAL segments whose still-needed records a new checkpoint takes
 // over. Appends older than mint fail with storage.ErrOutOfBounds from then
-// on. Once blocks exist, the DB truncates the head after persisting a
-// block; until then Truncate is the head's retention.
+// on. The DB truncates the head to the end of each block it persists from
+// it (see DB.Compact); data truncated otherwise is lost.
 func (h *Head) Truncate(mint int64) error {
 	h.truncateMu.Lock()
 	defer h.truncateMu.Unlock()
@@ -25,6 +25,7 @@ func (h *Head) Truncate(mint int64) error {
 	h.minValidTime.Store(mint)
 	start := time.Now()
 	removedSeries, removedChunks := h.gc(mint)
+	h.truncateStones(mint)
 	h.metrics.gcDuration.Observe(time.Since(start).Seconds())
 	h.raiseMinTime(mint)
 	h.opts.Logger.Info("head GC completed", "mint", mint, "duration", time.Since(start),

@@ -5,17 +5,25 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/chunkenc"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/headchunks"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/tombstones"
 )
 
-// Querier implements storage.Queryable over the head.
+// Querier implements storage.Queryable over the head. Samples deleted
+// with Delete are left out.
 func (h *Head) Querier(mint, maxt int64) (storage.Querier, error) {
-	return &headQuerier{h: h, mint: mint, maxt: maxt, chunks: h.chunks.Reader()}, nil
+	stones := h.stones.Load()
+	if stones != nil && stones.Len() == 0 {
+		stones = nil // the common case: no per-series lookups
+	}
+	id := h.readers.add(mint, maxt)
+	return &headQuerier{h: h, id: id, mint: mint, maxt: maxt, chunks: h.chunks.Reader(), stones: stones}, nil
 }
 
 // headQuerier reads the head. Its chunks reader keeps the head chunk files
@@ -23,13 +31,69 @@ func (h *Head) Querier(mint, maxt int64) (storage.Querier, error) {
 // series and iterators must not be used after Close.
 type headQuerier struct {
 	h          *Head
+	id         uint64 // in h.readers until Close
 	mint, maxt int64
 	chunks     *headchunks.Reader
+	stones     *tombstones.Stones // nil when nothing is deleted
+	closed     bool
 }
 
 func (q *headQuerier) Close() error {
+	if q.closed {
+		return nil
+	}
+	q.closed = true
 	q.chunks.Close()
+	q.h.readers.remove(q.id)
 	return nil
+}
+
+// headReaders tracks the open head queriers: the DB waits for those that
+// cannot see a block it just added before truncating the head's copy of
+// that block's data under them. Ids increase; a querier's Select reads
+// series lazily, so an open querier may read any time until Close.
+type headReaders struct {
+	mu   sync.Mutex
+	last uint64
+	open map[uint64][2]int64 // id -> [mint, maxt]
+}
+
+func (r *headReaders) add(mint, maxt int64) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last++
+	if r.open == nil {
+		r.open = map[uint64][2]int64{}
+	}
+	r.open[r.last] = [2]int64{mint, maxt}
+	return r.last
+}
+
+func (r *headReaders) remove(id uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.open, id)
+}
+
+// nextID returns the id the next querier gets: every querier below it
+// was opened before this call.
+func (r *headReaders) nextID() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last + 1
+}
+
+// busy reports whether a querier with an id below before that reads
+// part of [mint, maxt] is still open.
+func (r *headReaders) busy(before uint64, mint, maxt int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, rng := range r.open {
+		if id < before && rng[0] <= maxt && rng[1] >= mint {
+			return true
+		}
+	}
+	return false
 }
 
 // overlapsHead reports whether the query range meets the head's data.
@@ -66,7 +130,7 @@ func (q *headQuerier) Select(ctx context.Context, sortSeries bool, hints *storag
 		}
 		series = kept
 	}
-	set := &headSeriesSet{ctx: ctx, h: q.h, chunks: q.chunks, series: series, mint: q.mint, maxt: q.maxt}
+	set := &headSeriesSet{ctx: ctx, h: q.h, chunks: q.chunks, stones: q.stones, series: series, mint: q.mint, maxt: q.maxt}
 	if hints != nil {
 		set.limit = hints.Limit
 	}
@@ -97,6 +161,7 @@ type headSeriesSet struct {
 	ctx        context.Context
 	h          *Head
 	chunks     *headchunks.Reader
+	stones     *tombstones.Stones
 	series     []*memSeries
 	lsets      []labels.Labels // series' labels when decoded up front
 	mint, maxt int64
@@ -123,6 +188,14 @@ func (s *headSeriesSet) Next() bool {
 			}
 		}
 		chunks := s.h.snapshotChunks(ms, s.mint, s.maxt)
+		var ivs tombstones.Intervals
+		if s.stones != nil {
+			if ivs = s.stones.Get(ms.ref); len(ivs) > 0 {
+				chunks = slices.DeleteFunc(chunks, func(c chunkSnap) bool {
+					return tombstones.Interval{Mint: c.minT, Maxt: c.maxT}.IsSubrange(ivs)
+				})
+			}
+		}
 		if len(chunks) == 0 {
 			continue
 		}
@@ -135,7 +208,7 @@ func (s *headSeriesSet) Next() bool {
 		} else {
 			lset = s.h.symbols.labels(ms.lbls, &s.lb)
 		}
-		s.cur = &headSeries{lset: lset, reader: s.chunks, chunks: chunks, mint: s.mint, maxt: s.maxt}
+		s.cur = &headSeries{lset: lset, reader: s.chunks, chunks: chunks, ivs: ivs, mint: s.mint, maxt: s.maxt}
 		s.returned++
 		return true
 	}
@@ -187,6 +260,7 @@ type headSeries struct {
 	lset       labels.Labels
 	reader     *headchunks.Reader
 	chunks     []chunkSnap
+	ivs        tombstones.Intervals // deleted ranges
 	mint, maxt int64
 }
 
@@ -197,17 +271,19 @@ func (s *headSeries) Iterator(it storage.Iterator) storage.Iterator {
 	if !ok {
 		hi = &headIterator{}
 	}
-	hi.reset(s.reader, s.chunks, s.mint, s.maxt)
+	hi.reset(s.reader, s.chunks, s.ivs, s.mint, s.maxt)
 	return hi
 }
 
-// headIterator walks a series' chunks, limited to [mint, maxt].
+// headIterator walks a series' chunks, limited to [mint, maxt] and
+// skipping deleted samples.
 //
 // INVARIANT: cur is the iterator of chunks[i-1] while one is open; typ is
 // what the last Next or Seek returned.
 type headIterator struct {
 	reader     *headchunks.Reader
 	chunks     []chunkSnap
+	ivs        tombstones.Intervals
 	mint, maxt int64
 	i          int
 	cur        storage.Iterator
@@ -219,8 +295,8 @@ type headIterator struct {
 	reuse [3]storage.Iterator
 }
 
-func (it *headIterator) reset(r *headchunks.Reader, chunks []chunkSnap, mint, maxt int64) {
-	it.reader, it.chunks, it.mint, it.maxt = r, chunks, mint, maxt
+func (it *headIterator) reset(r *headchunks.Reader, chunks []chunkSnap, ivs tombstones.Intervals, mint, maxt int64) {
+	it.reader, it.chunks, it.ivs, it.mint, it.maxt = r, chunks, ivs, mint, maxt
 	it.i, it.cur, it.typ, it.done, it.err = 0, nil, storage.ValNone, false, nil
 }
 
@@ -261,8 +337,9 @@ func (it *headIterator) finish() storage.ValueType {
 	return storage.ValNone
 }
 
-// settle checks the sample the chunk iterator returned against the range.
-// It reports false when the sample is before mint (keep going).
+// settle checks the sample the chunk iterator returned against the range
+// and the deletions. It reports false when the sample is before mint or
+// deleted (keep going).
 func (it *headIterator) settle(typ storage.ValueType) (storage.ValueType, bool) {
 	if typ == storage.ValNone {
 		if err := it.cur.Err(); err != nil {
@@ -276,7 +353,7 @@ func (it *headIterator) settle(typ storage.ValueType) (storage.ValueType, bool) 
 	if t > it.maxt {
 		return it.finish(), true
 	}
-	if t < it.mint {
+	if t < it.mint || (len(it.ivs) > 0 && it.ivs.Contains(t)) {
 		return storage.ValNone, false
 	}
 	it.typ = typ
@@ -322,6 +399,10 @@ func (it *headIterator) Seek(t int64) storage.ValueType {
 		}
 		if typ, ok := it.settle(it.cur.Seek(t)); ok {
 			return typ
+		}
+		// A deleted sample: Seek would find it again, Next moves on.
+		if it.cur != nil {
+			return it.Next()
 		}
 	}
 }

@@ -306,7 +306,7 @@ func TestTruncateAndCheckpoint(t *testing.T) {
 	fill(t, db, 10, 10, 4_000_000, 10_000)
 
 	const mint = 2_000_000
-	if err := db.Truncate(mint); err != nil {
+	if err := db.Head().Truncate(mint); err != nil {
 		t.Fatal(err)
 	}
 	got := dump(t, db)
@@ -379,7 +379,7 @@ func TestConcurrentAppendQueryTruncate(t *testing.T) {
 	}
 	wg.Go(func() {
 		for i := range 30 {
-			if err := db.Truncate(int64(i) * 5000); err != nil {
+			if err := db.Head().Truncate(int64(i) * 5000); err != nil {
 				t.Error(err)
 				return
 			}

@@ -58,6 +58,7 @@ type replayer struct {
 	hists  []record.RefHistogramSample
 	fhists []record.RefFloatHistogramSample
 	metas  []record.RefMetadata
+	stones []record.Stone
 
 	workers []*replayWorker
 	pending []replayBatch // per worker, being filled
@@ -84,9 +85,10 @@ type replayWorker struct {
 	done chan struct{}
 
 	applied, dropped int
-	// covered counts samples a head chunk file already holds.
-	covered    int
-	minT, maxT int64
+	// covered counts samples a head chunk file already holds, old those
+	// before the head's minimum valid time (persisted in a block).
+	covered, old int
+	minT, maxT   int64
 }
 
 func newReplayer(h *Head, mm *mmappedChunks) *replayer {
@@ -108,9 +110,16 @@ func newReplayer(h *Head, mm *mmappedChunks) *replayer {
 
 func (w *replayWorker) run(h *Head) {
 	defer close(w.done)
+	minValid := h.minValidTime.Load()
 	for b := range w.in {
 		for i, s := range b.series {
 			smp := b.samples[i]
+			if smp.T < minValid {
+				// A block holds it: the process stopped after writing
+				// the block and before truncating the WAL.
+				w.old++
+				continue
+			}
 			lock := h.series.refLock(s.ref)
 			lock.Lock()
 			if s.open == openNone && s.full != "" && smp.T <= s.lastT {
@@ -159,7 +168,7 @@ func (r *replayer) add(s *memSeries, smp storage.Sample) {
 
 // finish hands over the partial batches, waits for the workers and
 // returns their totals.
-func (r *replayer) finish() (applied, dropped, covered int, minT, maxT int64) {
+func (r *replayer) finish() (applied, dropped, covered, old int, minT, maxT int64) {
 	minT, maxT = math.MaxInt64, math.MinInt64
 	for i, w := range r.workers {
 		if len(r.pending[i].series) > 0 {
@@ -172,9 +181,10 @@ func (r *replayer) finish() (applied, dropped, covered int, minT, maxT int64) {
 		applied += w.applied
 		dropped += w.dropped
 		covered += w.covered
+		old += w.old
 		minT, maxT = min(minT, w.minT), max(maxT, w.maxT)
 	}
-	return applied, dropped, covered, minT, maxT
+	return applied, dropped, covered, old, minT, maxT
 }
 
 func (r *replayer) lookup(ref storage.SeriesRef) *memSeries {
@@ -234,9 +244,28 @@ func (r *replayer) apply(rec []byte) error {
 			s.extLocked().meta = meta
 			lock.Unlock()
 		}
+	case record.Tombstones:
+		if r.stones, err = record.DecodeTombstones(rec, r.stones[:0]); err != nil {
+			return err
+		}
+		minValid := r.h.minValidTime.Load()
+		kept := r.stones[:0]
+		for _, st := range r.stones {
+			s := r.lookup(st.Ref)
+			if s == nil {
+				r.unknown["tombstones"]++
+				continue
+			}
+			if st.Maxt < minValid {
+				continue // about data a block holds, with its own tombstones
+			}
+			st.Ref = s.ref // a duplicate series record's ref names s too
+			kept = append(kept, st)
+		}
+		r.h.addStones(kept)
 	default:
-		// Tombstones and exemplars have no in-head store yet; unknown
-		// types come from a newer version. Either way: skip, count.
+		// Exemplars have no in-head store yet; unknown types come from a
+		// newer version. Either way: skip, count.
 		r.skipped++
 	}
 	return nil
@@ -339,7 +368,7 @@ func (h *Head) replayWAL(dir string, mm *mmappedChunks) error {
 	}
 
 	replayed = true
-	applied, dropped, covered, minT, maxT := r.finish()
+	applied, dropped, covered, old, minT, maxT := r.finish()
 	h.lastRef.Store(max(h.lastRef.Load(), uint64(r.maxRef)))
 	if minT <= maxT {
 		h.updateMinMaxTime(minT, maxT)
@@ -355,7 +384,7 @@ func (h *Head) replayWAL(dir string, mm *mmappedChunks) error {
 	h.metrics.replayDuration.Set(d.Seconds())
 	if r.nRecords > 0 {
 		logger.Info("WAL replay completed", "duration", d, "records", r.nRecords, "samples", applied,
-			"samples_in_chunk_files", covered, "samples_dropped", dropped, "records_skipped", r.skipped,
+			"samples_in_chunk_files", covered, "samples_in_blocks", old, "samples_dropped", dropped, "records_skipped", r.skipped,
 			"series", h.numSeries.Load(), "workers", len(r.workers))
 	}
 	return nil

@@ -1,6 +1,8 @@
 package tsdb
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -148,4 +150,106 @@ func (m *headMetrics) register(h *Head, r prometheus.Registerer) {
 			Help: "Full head chunks kept in memory because the head chunk files could not take them.",
 		}, func() float64 { return float64(h.chunkStats().OverflowChunks) }),
 	)
+}
+
+// dbMetrics are the DB's self-metrics: compactions, blocks, retention.
+// Names and help texts follow Prometheus. Head truncations are counted by
+// the head (prometheus_tsdb_head_truncations_total).
+type dbMetrics struct {
+	compactions          prometheus.Counter
+	compactionsFailed    prometheus.Counter
+	compactionsTriggered prometheus.Counter
+	compactionDuration   prometheus.Histogram
+	reloads              prometheus.Counter
+	reloadsFailed        prometheus.Counter
+	timeRetentions       prometheus.Counter
+	sizeRetentions       prometheus.Counter
+}
+
+// newDBMetrics builds the DB's metrics and registers them, with gauges
+// reading db, when db.opts.Registerer is set. corrupt is the number of
+// blocks Open skipped.
+func newDBMetrics(db *DB, corrupt int) *dbMetrics {
+	m := &dbMetrics{
+		compactions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_compactions_total",
+			Help: "Total number of compactions that were executed for the partition.",
+		}),
+		compactionsFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_compactions_failed_total",
+			Help: "Total number of compactions that failed for the partition.",
+		}),
+		compactionsTriggered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_compactions_triggered_total",
+			Help: "Total number of triggered compactions for the partition.",
+		}),
+		compactionDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "prometheus_tsdb_compaction_duration_seconds",
+			Help:    "Duration of compaction runs",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 14),
+		}),
+		reloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_reloads_total",
+			Help: "Number of times the database reloaded block data from disk.",
+		}),
+		reloadsFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_reloads_failures_total",
+			Help: "Number of times the database failed to reloadBlocks block data from disk.",
+		}),
+		timeRetentions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_time_retentions_total",
+			Help: "The number of times that blocks were deleted because the maximum time limit was exceeded.",
+		}),
+		sizeRetentions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_size_retentions_total",
+			Help: "The number of times that blocks were deleted because the maximum number of bytes was exceeded.",
+		}),
+	}
+	r := db.opts.Registerer
+	if r == nil {
+		return m
+	}
+	r.MustRegister(
+		m.compactions, m.compactionsFailed, m.compactionsTriggered, m.compactionDuration,
+		m.reloads, m.reloadsFailed, m.timeRetentions, m.sizeRetentions,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_blocks_loaded",
+			Help: "Number of currently loaded data blocks",
+		}, func() float64 { return float64(len(db.blocks())) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_storage_blocks_bytes",
+			Help: "The number of bytes that are currently used for local storage by all blocks.",
+		}, func() float64 { return float64(db.blocksSize()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_retention_limit_bytes",
+			Help: "Max number of bytes to be retained in the tsdb blocks, configured 0 means disabled",
+		}, func() float64 { return float64(db.opts.MaxBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_retention_limit_seconds",
+			Help: "How long to retain samples in storage.",
+		}, func() float64 { return db.opts.RetentionDuration.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_lowest_timestamp",
+			Help: "Lowest timestamp value stored in the database. The unit is decided by the library consumer.",
+		}, func() float64 { return float64(db.lowestTimestamp()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_lowest_timestamp_seconds",
+			Help: "Lowest timestamp value stored in the database.",
+		}, func() float64 { return float64(db.lowestTimestamp()) / 1000 }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_tsdb_corrupt_blocks",
+			Help: "Blocks skipped at startup because they failed to open as corrupt or of an unsupported version; they stay on disk and are not queried.",
+		}, func() float64 { return float64(corrupt) }),
+	)
+	return m
+}
+
+// observeCompaction counts one compaction (head or leveled) that started
+// at start.
+func (m *dbMetrics) observeCompaction(start time.Time, ok bool) {
+	m.compactions.Inc()
+	if !ok {
+		m.compactionsFailed.Inc()
+	}
+	m.compactionDuration.Observe(time.Since(start).Seconds())
 }

@@ -1,8 +1,11 @@
 // Package tsdb owns Vigil's storage engine: the in-memory head (series,
 // chunks, postings) made durable by the write-ahead log, and the DB that
-// opens a data directory, locks it, replays the WAL and serves the
-// storage.Appendable and storage.Queryable contracts. Blocks, compaction
-// and retention will join it; the formats are in docs/format.
+// opens a data directory, locks it, loads its blocks, replays the WAL and
+// serves the storage.Appendable and storage.Queryable contracts over head
+// and blocks. The DB persists the head's oldest range as blocks (head
+// compaction), merges blocks (leveled compaction, package compact),
+// enforces retention, and performs the admin operations (snapshot,
+// deletion, tombstone cleaning). The formats are in docs/format.
 //
 // It is configured only through Options, never through the server's
 // configuration schema, and logs through the slog.Logger it is given.
@@ -14,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-monitoring/vigil/internal/tsdb/compact"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/vfs"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/wal"
 )
@@ -38,10 +42,29 @@ type Options struct {
 	// WALSyncOnCommit fsyncs the WAL on every commit.
 	WALSyncOnCommit bool
 
-	// ChunkRange is the time span chunks are aligned to (the block range,
-	// 2h by default): a chunk never spans two ranges, so a block can take
-	// whole chunks.
+	// MinBlockDuration is the range of a block written from the head (2h
+	// by default; ChunkRange when only that is set). The head is compacted
+	// once it spans 1.5 times this range.
+	MinBlockDuration time.Duration
+	// MaxBlockDuration is the longest range leveled compaction builds; 0
+	// means a tenth of RetentionDuration, at most 31 days and at least
+	// MinBlockDuration.
+	MaxBlockDuration time.Duration
+	// ChunkRange is the time span head chunks are aligned to: a chunk
+	// never spans two ranges, so no chunk straddles a block boundary. It
+	// is MinBlockDuration when unset or when it does not divide it.
 	ChunkRange time.Duration
+
+	// RetentionDuration, when positive, deletes blocks whose end is that
+	// far behind the newest block's end.
+	RetentionDuration time.Duration
+	// MaxBytes, when positive, deletes the oldest blocks while blocks,
+	// WAL and head chunk files together take more bytes.
+	MaxBytes int64
+	// DisableCompaction stops the background loop (head compaction,
+	// leveled compaction, retention); Compact still runs them on demand.
+	// Tests use it to run them at chosen points.
+	DisableCompaction bool
 
 	// StripeSize is the number of lock stripes for series; a power of two,
 	// 16384 by default.
@@ -61,6 +84,10 @@ type Options struct {
 	// DisableNativeHistograms makes AppendHistogram fail with
 	// storage.ErrNativeHistogramsDisabled.
 	DisableNativeHistograms bool
+
+	// osFS is set by withDefaults when FS was nil: the operating system's
+	// file system, where snapshots can hard-link block files.
+	osFS bool
 }
 
 // DefaultOptions returns the defaults.
@@ -68,16 +95,22 @@ func DefaultOptions() Options {
 	return Options{
 		WALSegmentSize: wal.DefaultSegmentSize,
 		WALCompression: wal.CompressionSnappy,
-		ChunkRange:     2 * time.Hour,
 		StripeSize:     1 << 14,
 	}
 }
+
+// defaultBlockDuration is the head block range when nothing sets one.
+const defaultBlockDuration = 2 * time.Hour
+
+// maxBlockDurationCap is the longest a compacted block may span.
+const maxBlockDurationCap = 31 * 24 * time.Hour
 
 // withDefaults fills unset fields.
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
 	if o.FS == nil {
 		o.FS = vfs.OS()
+		o.osFS = true
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -85,11 +118,36 @@ func (o Options) withDefaults() Options {
 	if o.WALSegmentSize == 0 {
 		o.WALSegmentSize = d.WALSegmentSize
 	}
-	if o.ChunkRange <= 0 {
-		o.ChunkRange = d.ChunkRange
+	if o.MinBlockDuration <= 0 {
+		// ChunkRange set alone keeps its old meaning: the block range.
+		o.MinBlockDuration = defaultBlockDuration
+		if o.ChunkRange > 0 {
+			o.MinBlockDuration = o.ChunkRange
+		}
 	}
+	if o.ChunkRange <= 0 || o.ChunkRange > o.MinBlockDuration || o.MinBlockDuration%o.ChunkRange != 0 {
+		o.ChunkRange = o.MinBlockDuration
+	}
+	if o.MaxBlockDuration <= 0 {
+		o.MaxBlockDuration = maxBlockDurationCap
+		if o.RetentionDuration > 0 {
+			o.MaxBlockDuration = min(o.MaxBlockDuration, o.RetentionDuration/10)
+		}
+	}
+	o.MaxBlockDuration = max(o.MaxBlockDuration, o.MinBlockDuration)
 	if o.StripeSize <= 0 || o.StripeSize&(o.StripeSize-1) != 0 {
 		o.StripeSize = d.StripeSize
 	}
 	return o
+}
+
+// blockRanges returns the ranges of the compaction levels in milliseconds:
+// MinBlockDuration times powers of three, up to MaxBlockDuration.
+func (o Options) blockRanges() []int64 {
+	ranges := compact.ExponentialRanges(o.MinBlockDuration.Milliseconds(), 10, 3)
+	n := 1
+	for n < len(ranges) && ranges[n] <= o.MaxBlockDuration.Milliseconds() {
+		n++
+	}
+	return ranges[:n]
 }

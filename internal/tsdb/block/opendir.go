@@ -12,9 +12,11 @@ import (
 type OpenDirResult struct {
 	// Blocks are the open blocks, sorted by MinTime then ULID.
 	Blocks []*Block
-	// Corrupt maps the directories of blocks that failed to open with
-	// ErrCorrupt or ErrUnsupported to their errors. They are left on disk
-	// for an operator; the caller decides whether to refuse to start.
+	// Corrupt maps the directories of blocks that failed to open to their
+	// errors: ErrCorrupt, ErrUnsupported, or any other error reading
+	// them (an unreadable file, a file format version this build does not
+	// know). They are left on disk for an operator; the caller decides
+	// whether to refuse to start.
 	Corrupt map[string]error
 	// Removed lists what was deleted: temporary directories of
 	// interrupted writes and removals, ULID-named directories without a
@@ -26,7 +28,8 @@ type OpenDirResult struct {
 // crashes: leftovers of interrupted writes or removals are removed, and
 // so are parents of a compacted block that were still present (their
 // data is in the child). An error is returned only for failures to read
-// or clean the directory itself; on error no block is left open.
+// or clean the directory itself, never for one block; on error no block
+// is left open.
 func OpenDir(fsys vfs.FS, dir string) (*OpenDirResult, error) {
 	res := &OpenDirResult{Corrupt: map[string]error{}}
 	blockDirs, leftovers, err := Scan(fsys, dir)
@@ -55,10 +58,10 @@ func OpenDir(fsys vfs.FS, dir string) (*OpenDirResult, error) {
 				return fail(fmt.Errorf("remove %s: %w", d, err))
 			}
 			res.Removed = append(res.Removed, d)
-		case errors.Is(err, ErrCorrupt) || errors.Is(err, ErrUnsupported):
-			res.Corrupt[d] = err
 		default:
-			return fail(err)
+			// One unreadable block must not stop the whole directory from
+			// opening, start after start.
+			res.Corrupt[d] = err
 		}
 	}
 	metas := make([]Meta, len(res.Blocks))

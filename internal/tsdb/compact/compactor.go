@@ -71,7 +71,10 @@ func New(opts Options) (*Compactor, error) {
 // Ranges returns the level ranges in use.
 func (c *Compactor) Ranges() []int64 { return slices.Clone(c.ranges) }
 
-func (c *Compactor) writeOptions(level int) block.WriteOptions {
+// WriteOptions returns how blocks of the given compaction level are
+// encoded, for callers that rewrite a block themselves
+// (block.Block.CleanTombstones) and must keep its encoding policy.
+func (c *Compactor) WriteOptions(level int) block.WriteOptions {
 	return block.WriteOptions{
 		ColdFloatChunks: c.coldLevel > 0 && level >= c.coldLevel,
 		SegmentSize:     c.segSize,
@@ -177,7 +180,7 @@ func (c *Compactor) Compact(ctx context.Context, dest string, dirs []string, ope
 		sets = append(sets, q.Select(ctx, true, nil))
 	}
 	merged := storage.NewMergeSeriesSet(sets, 0, storage.ChainedSeriesMerge)
-	out, err := block.Write(ctx, c.fs, dest, meta, merged, c.writeOptions(meta.Compaction.Level))
+	out, err := block.Write(ctx, c.fs, dest, meta, merged, c.WriteOptions(meta.Compaction.Level))
 	if err != nil {
 		if errors.Is(err, chunks.ErrCorruption) || errors.Is(err, block.ErrCorrupt) {
 			c.markFailed(blocks, err)
@@ -225,7 +228,7 @@ func (c *Compactor) Write(ctx context.Context, dest string, q storage.Querier, m
 		meta.Compaction.Sources = parent.Compaction.Sources
 	}
 	start := time.Now()
-	out, err := block.Write(ctx, c.fs, dest, meta, q.Select(ctx, true, nil), c.writeOptions(meta.Compaction.Level))
+	out, err := block.Write(ctx, c.fs, dest, meta, q.Select(ctx, true, nil), c.WriteOptions(meta.Compaction.Level))
 	if err != nil {
 		return nil, err
 	}

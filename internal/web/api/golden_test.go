@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigil-monitoring/vigil/internal/tsdb"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/golden")
@@ -21,7 +23,10 @@ type goldenCase struct {
 	method string
 	path   string     // below /api/v1, with the query string
 	form   url.Values // POST body, form-encoded
-	admin  bool       // use an API with --web.enable-admin-api
+	admin  bool       // use an API with --web.enable-admin-api and no TSDBAdmin
+	// dbAdmin uses an API with --web.enable-admin-api whose TSDBAdmin is
+	// its database.
+	dbAdmin bool
 }
 
 func q(kv ...string) string {
@@ -159,6 +164,11 @@ var goldenCases = []goldenCase{
 	{name: "admin_delete_series_no_match", method: "POST", path: "/admin/tsdb/delete_series", admin: true},
 	{name: "admin_clean_tombstones_unsupported", method: "PUT", path: "/admin/tsdb/clean_tombstones", admin: true},
 	{name: "admin_get_not_allowed", path: "/admin/tsdb/snapshot"},
+	// With the database as TSDBAdmin (a snapshot's name is random: see
+	// TestAdminSnapshotOpens).
+	{name: "admin_delete_series", method: "POST", path: "/admin/tsdb/delete_series?" + q("match[]", `up{job="node"}`, "start", tStartS, "end", tEndS), dbAdmin: true},
+	{name: "admin_delete_series_bad_matcher", method: "POST", path: "/admin/tsdb/delete_series?" + q("match[]", "up{"), dbAdmin: true},
+	{name: "admin_clean_tombstones", method: "POST", path: "/admin/tsdb/clean_tombstones", dbAdmin: true},
 
 	// Everything else.
 	{name: "unknown_endpoint", path: "/no/such/endpoint"},
@@ -174,6 +184,10 @@ var goldenCases = []goldenCase{
 func TestGolden(t *testing.T) {
 	plain, _ := newTestAPI(t, nil)
 	admin, _ := newTestAPI(t, func(o *Options) { o.EnableAdmin = true })
+	dbAdmin, _ := newTestAPI(t, func(o *Options) {
+		o.EnableAdmin = true
+		o.Admin = o.Queryable.(*tsdb.DB)
+	})
 	seen := map[string]bool{}
 	for _, tc := range goldenCases {
 		if seen[tc.name] {
@@ -182,8 +196,11 @@ func TestGolden(t *testing.T) {
 		seen[tc.name] = true
 		t.Run(tc.name, func(t *testing.T) {
 			a := plain
-			if tc.admin {
+			switch {
+			case tc.admin:
 				a = admin
+			case tc.dbAdmin:
+				a = dbAdmin
 			}
 			method := tc.method
 			if method == "" {

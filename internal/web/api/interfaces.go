@@ -72,6 +72,13 @@ type TSDBAdmin interface {
 	CleanTombstones() error
 }
 
+// *tsdb.DB is the TSDBAdmin of an open database: snapshots hard-link its
+// blocks (and persist the head as one more block), deletions become
+// tombstones in its blocks and its head, and cleaning rewrites the blocks
+// that have tombstones. A server whose database opens after the API is
+// built (the WAL replay) passes a value that forwards to it once open.
+var _ TSDBAdmin = (*tsdb.DB)(nil)
+
 // RulesRetriever returns the rule groups and active alerts, already in
 // the API's shapes; the rule manager's adapter fills them.
 type RulesRetriever interface {
