@@ -97,6 +97,7 @@ func newServer(f *serverFlags, logger *slog.Logger) (_ *server, err error) {
 		MaxSamples:               f.queryMaxSamples,
 		Timeout:                  time.Duration(f.queryTimeout),
 		MaxConcurrency:           f.queryMaxConcurrency,
+		Registerer:               s.reg,
 		LookbackDelta:            time.Duration(f.lookbackDelta),
 		EnableAtModifier:         true,
 		EnableNegativeOffset:     true,

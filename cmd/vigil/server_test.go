@@ -210,7 +210,7 @@ func TestServerScrapesItselfAndReloads(t *testing.T) {
 		t.Errorf("reload successful = %s after start", got)
 	}
 	_, selfMetrics := httpGet(ts.base + "/metrics")
-	for _, name := range []string{"prometheus_build_info{", "vigil_build_info{", "prometheus_tsdb_head_series ", "prometheus_http_requests_total{"} {
+	for _, name := range []string{"prometheus_build_info{", "vigil_build_info{", "prometheus_tsdb_head_series ", "prometheus_http_requests_total{", "prometheus_engine_queries "} {
 		if !strings.Contains(selfMetrics, "\n"+name) {
 			t.Errorf("/metrics lacks %s", name)
 		}

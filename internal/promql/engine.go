@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vigil-monitoring/vigil/internal/model/value"
 	"github.com/vigil-monitoring/vigil/internal/promql/parser"
 	"github.com/vigil-monitoring/vigil/internal/storage"
@@ -87,6 +89,9 @@ type EngineOpts struct {
 	// end of evaluation instead of dropping it where an operation changes
 	// a series' meaning.
 	EnableDelayedNameRemoval bool
+	// Registerer receives the engine's self-metrics
+	// (prometheus_engine_*); nil registers nothing.
+	Registerer prometheus.Registerer
 	// Parser selects the language features queries may use; nil means
 	// every feature (parser.AllFeatures).
 	Parser *parser.Parser
@@ -105,6 +110,7 @@ type Engine struct {
 	perStepStats       bool
 	delayedNameRemoval bool
 	parser             *parser.Parser
+	metrics            *engineMetrics
 }
 
 // NewEngine returns an engine with the given options.
@@ -121,6 +127,7 @@ func NewEngine(opts EngineOpts) *Engine {
 		perStepStats:       opts.EnablePerStepStats,
 		delayedNameRemoval: opts.EnableDelayedNameRemoval,
 		parser:             opts.Parser,
+		metrics:            newEngineMetrics(opts.Registerer, opts.MaxConcurrency),
 	}
 	if ng.logger == nil {
 		ng.logger = slog.New(slog.DiscardHandler)
@@ -288,7 +295,10 @@ func (ng *Engine) validateOpts(expr parser.Expr) error {
 
 // Exec evaluates the query.
 func (q *query) Exec(ctx context.Context) *Result {
+	q.ng.metrics.queries.Inc()
 	v, annos, err := q.exec(ctx)
+	q.ng.metrics.queries.Dec()
+	q.ng.metrics.observe(q)
 	return &Result{Value: v, Err: err, Warnings: annos}
 }
 
