@@ -135,6 +135,9 @@ func (s *server) applyConfig() error {
 	if err != nil {
 		return fmt.Errorf("scrape configurations of %s: %w", s.config.name(), err)
 	}
+	if err := s.applyQueryLog(cfg.GlobalConfig.QueryLogFile); err != nil {
+		return err
+	}
 	sets := make(map[string]discovery.Configs, len(scfgs))
 	for _, sc := range scfgs {
 		sets[sc.JobName] = sc.ServiceDiscoveryConfigs

@@ -55,6 +55,8 @@ type server struct {
 	cfg    atomic.Pointer[config.Config]
 	// reloadMu serializes reloads (SIGHUP and /-/reload may race).
 	reloadMu sync.Mutex
+	// queryLogPath is the query log file in force; guarded by reloadMu.
+	queryLogPath string
 
 	started    time.Time
 	ready      atomic.Bool

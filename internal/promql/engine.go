@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,6 +112,12 @@ type Engine struct {
 	delayedNameRemoval bool
 	parser             *parser.Parser
 	metrics            *engineMetrics
+
+	// queryLog holds the optional query logger, swapped on config reload.
+	queryLog struct {
+		sync.RWMutex
+		logger QueryLogger
+	}
 }
 
 // NewEngine returns an engine with the given options.
@@ -299,6 +306,7 @@ func (q *query) Exec(ctx context.Context) *Result {
 	v, annos, err := q.exec(ctx)
 	q.ng.metrics.queries.Dec()
 	q.ng.metrics.observe(q)
+	q.ng.logQuery(ctx, q, err)
 	return &Result{Value: v, Err: err, Warnings: annos}
 }
 

@@ -10,10 +10,13 @@ type engineMetrics struct {
 	queries       prometheus.Gauge
 	maxConcurrent prometheus.Gauge
 	samples       prometheus.Counter
-	queueTime     prometheus.Observer
-	prepareTime   prometheus.Observer
-	innerEval     prometheus.Observer
-	resultSort    prometheus.Observer
+	// queryLogEnabled and queryLogFailures describe the query log.
+	queryLogEnabled  prometheus.Gauge
+	queryLogFailures prometheus.Counter
+	queueTime        prometheus.Observer
+	prepareTime      prometheus.Observer
+	innerEval        prometheus.Observer
+	resultSort       prometheus.Observer
 }
 
 // newEngineMetrics registers the metrics on reg. A nil reg gives working
@@ -37,6 +40,14 @@ func newEngineMetrics(reg prometheus.Registerer, maxConcurrent int) *engineMetri
 			Name: "prometheus_engine_query_samples_total",
 			Help: "The total number of samples loaded by all queries.",
 		}),
+		queryLogEnabled: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "prometheus_engine_query_log_enabled",
+			Help: "State of the query log.",
+		}),
+		queryLogFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "prometheus_engine_query_log_failures_total",
+			Help: "The number of query log failures.",
+		}),
 		queueTime:   durations.WithLabelValues("queue_time"),
 		prepareTime: durations.WithLabelValues("prepare_time"),
 		innerEval:   durations.WithLabelValues("inner_eval"),
@@ -48,7 +59,7 @@ func newEngineMetrics(reg prometheus.Registerer, maxConcurrent int) *engineMetri
 	}
 	m.maxConcurrent.Set(float64(maxConcurrent))
 	if reg != nil {
-		reg.MustRegister(m.queries, m.maxConcurrent, m.samples, durations)
+		reg.MustRegister(m.queries, m.maxConcurrent, m.samples, m.queryLogEnabled, m.queryLogFailures, durations)
 	}
 	return m
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/vigil-monitoring/vigil/internal/promql"
 	"github.com/vigil-monitoring/vigil/internal/promql/parser"
@@ -92,7 +94,12 @@ func (a *API) queryRange(r *http.Request) result {
 // queryContext applies the timeout parameter, which can only shorten the
 // engine's own --query.timeout.
 func (a *API) queryContext(r *http.Request) (context.Context, context.CancelFunc, *result) {
-	ctx := r.Context()
+	// The query log records where each query came from.
+	ctx := promql.NewOriginContext(r.Context(), map[string]any{
+		"clientIP": clientIP(r),
+		"method":   r.Method,
+		"path":     requestPath(r),
+	})
 	to := r.FormValue("timeout")
 	if to == "" {
 		return ctx, func() {}, nil
@@ -219,4 +226,23 @@ func (a *API) parseQuery(r *http.Request) result {
 		return invalidParam(err, "query")
 	}
 	return result{data: translateAST(expr)}
+}
+
+// clientIP is the request's remote address without the port.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// requestPath is the path the client asked for. The router strips the API
+// prefix from r.URL.Path, so the original request URI is used.
+func requestPath(r *http.Request) string {
+	path, _, _ := strings.Cut(r.RequestURI, "?")
+	if path == "" {
+		return r.URL.Path
+	}
+	return path
 }
