@@ -49,6 +49,7 @@ func (ev *evaluator) aggParams(ctx context.Context, e parser.Expr) *aggParams {
 		for _, pt := range mat[0].Floats {
 			p.values[(pt.T-ev.startTimestamp)/ev.interval] = pt.F
 		}
+		recycleFloats(floatSlices(mat, nil))
 	}
 	for _, v := range p.values {
 		if math.IsNaN(v) {
@@ -137,7 +138,12 @@ func (ev *evaluator) evalAggregation(ctx context.Context, e *parser.AggregateExp
 	original := ev.st.currentSamples
 	params := ev.aggParams(ctx, e.Param)
 	input := ev.eval(ctx, e.Expr).(Matrix)
+	var consumed [][]FPoint
+	if ev.startTimestamp != ev.endTimestamp {
+		consumed = floatSlices(input, nil)
+	}
 	res := ev.rangeEvalAgg(ctx, e, grouping, input, params)
+	recycleFloats(consumed)
 	ev.st.currentSamples = original + res.TotalSamples()
 	ev.updatePeak()
 	return res
@@ -273,7 +279,7 @@ func addSamplePoint(s *Series, ts int64, smp Sample, numSteps int) {
 		return
 	}
 	if s.Floats == nil {
-		s.Floats = make([]FPoint, 0, numSteps)
+		s.Floats = getFPoints(numSteps)
 	}
 	s.Floats = append(s.Floats, FPoint{T: ts, F: smp.F})
 }
@@ -479,7 +485,7 @@ func (ev *evaluator) aggregation(e *parser.AggregateExpr, q float64, input, outp
 			s.Histograms = append(s.Histograms, HPoint{T: enh.ts, H: g.histValue})
 		} else {
 			if s.Floats == nil {
-				s.Floats = make([]FPoint, 0, numSteps)
+				s.Floats = getFPoints(numSteps)
 			}
 			s.Floats = append(s.Floats, FPoint{T: enh.ts, F: g.floatValue})
 		}

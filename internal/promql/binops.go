@@ -81,7 +81,7 @@ func setOperation(op parser.ItemType, lhs, rhs Vector, lsigs, rsigs []int, enh *
 		if len(lhs) == 0 || len(rhs) == 0 {
 			return enh.out
 		}
-		present := make([]bool, enh.numSigs)
+		present := enh.presentSigs()
 		for _, s := range rsigs {
 			present[s] = true
 		}
@@ -95,7 +95,7 @@ func setOperation(op parser.ItemType, lhs, rhs Vector, lsigs, rsigs []int, enh *
 			enh.out = append(enh.out, lhs...)
 			return append(enh.out, rhs...)
 		}
-		present := make([]bool, enh.numSigs)
+		present := enh.presentSigs()
 		for i, s := range lhs {
 			present[lsigs[i]] = true
 			enh.out = append(enh.out, s)
@@ -109,7 +109,7 @@ func setOperation(op parser.ItemType, lhs, rhs Vector, lsigs, rsigs []int, enh *
 		if len(lhs) == 0 || len(rhs) == 0 {
 			return append(enh.out, lhs...)
 		}
-		present := make([]bool, enh.numSigs)
+		present := enh.presentSigs()
 		for _, s := range rsigs {
 			present[s] = true
 		}
@@ -120,6 +120,17 @@ func setOperation(op parser.ItemType, lhs, rhs Vector, lsigs, rsigs []int, enh *
 		}
 	}
 	return enh.out
+}
+
+// presentSigs returns a cleared flag per signature ordinal, reused across
+// steps.
+func (enh *evalNodeHelper) presentSigs() []bool {
+	if cap(enh.present) < enh.numSigs {
+		enh.present = make([]bool, enh.numSigs)
+	}
+	enh.present = enh.present[:enh.numSigs]
+	clear(enh.present)
+	return enh.present
 }
 
 // changesMetricSchema reports whether the result of op means something else
@@ -148,14 +159,18 @@ func (ev *evaluator) vectorBinop(op parser.ItemType, lhs, rhs Vector, matching *
 		lhs, rhs = rhs, lhs
 		lsigs, rsigs = rsigs, lsigs
 	}
-	if enh.rightSigs == nil {
-		enh.rightSigs = make(map[int]Sample, len(rhs))
-	} else {
-		clear(enh.rightSigs)
+	// rightIdx[sig] is the index in rhs of the sample with signature sig,
+	// valid where right.has(sig); matched holds the signatures met on the
+	// left.
+	enh.right.next(enh.numSigs)
+	enh.matched.next(enh.numSigs)
+	if len(enh.rightIdx) < enh.numSigs {
+		enh.rightIdx = make([]int32, enh.numSigs)
 	}
 	for i, rs := range rhs {
 		sig := rsigs[i]
-		if dup, found := enh.rightSigs[sig]; found {
+		if enh.right.has(sig) {
+			dup := rhs[enh.rightIdx[sig]]
 			side := "right"
 			if matching.Card == parser.CardOneToMany {
 				side = "left"
@@ -163,12 +178,8 @@ func (ev *evaluator) vectorBinop(op parser.ItemType, lhs, rhs Vector, matching *
 			ml := rs.Metric.MatchLabels(matching.On, matching.MatchingLabels...)
 			ev.errorf("found duplicate series for the match group %s on the %s hand-side of the operation: [%s, %s];many-to-many matching not allowed: matching labels must be unique on one side", ml, side, rs.Metric, dup.Metric)
 		}
-		enh.rightSigs[sig] = rs
-	}
-	if enh.matchedSigs == nil {
-		enh.matchedSigs = make(map[int]struct{}, len(enh.rightSigs))
-	} else {
-		clear(enh.matchedSigs)
+		enh.right.add(sig)
+		enh.rightIdx[sig] = int32(i)
 	}
 	if matching.Card != parser.CardOneToOne {
 		if enh.matchedResults == nil {
@@ -178,7 +189,7 @@ func (ev *evaluator) vectorBinop(op parser.ItemType, lhs, rhs Vector, matching *
 		}
 	}
 	var lastErr error
-	do := func(ls, rs Sample, sig int) {
+	do := func(li int, ls, rs Sample, sig int) {
 		fl, fr, hl, hr := ls.F, rs.F, ls.H, rs.H
 		if matching.Card == parser.CardOneToMany {
 			fl, fr, hl, hr = fr, fl, hr, hl
@@ -199,11 +210,11 @@ func (ev *evaluator) vectorBinop(op parser.ItemType, lhs, rhs Vector, matching *
 				f = 0
 			}
 		}
-		metric := resultMetric(ls.Metric, rs.Metric, op, matching, enh)
+		metric := enh.resultMetricAt(li, ls.Metric, rs.Metric, op, matching)
 		if !enh.delayedNameRemoval && returnBool {
 			metric = dropMetadataLabels(metric)
 		}
-		_, exists := enh.matchedSigs[sig]
+		exists := enh.matched.has(sig)
 		if matching.Card == parser.CardOneToOne {
 			if exists {
 				ev.errorf("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
@@ -215,7 +226,7 @@ func (ev *evaluator) vectorBinop(op parser.ItemType, lhs, rhs Vector, matching *
 			}
 			enh.matchedResults[key] = struct{}{}
 		}
-		enh.matchedSigs[sig] = struct{}{}
+		enh.matched.add(sig)
 		if !keep && !returnBool {
 			return
 		}
@@ -223,26 +234,78 @@ func (ev *evaluator) vectorBinop(op parser.ItemType, lhs, rhs Vector, matching *
 	}
 	for i, ls := range lhs {
 		sig := lsigs[i]
-		rs, found := enh.rightSigs[sig]
-		if !found {
+		var rs Sample
+		if enh.right.has(sig) {
+			rs = rhs[enh.rightIdx[sig]]
+		} else {
 			if fill.RHS == nil {
 				continue
 			}
 			rs = Sample{Metric: ls.Metric.MatchLabels(matching.On, matching.MatchingLabels...), F: *fill.RHS}
 		}
-		do(ls, rs, sig)
+		do(i, ls, rs, sig)
 	}
 	if fill.LHS != nil {
-		for sig, rs := range enh.rightSigs {
-			if _, matched := enh.matchedSigs[sig]; matched {
+		for i, rs := range rhs {
+			sig := rsigs[i]
+			if enh.matched.has(sig) {
 				continue
 			}
 			ls := Sample{Metric: rs.Metric.MatchLabels(matching.On, matching.MatchingLabels...), F: *fill.LHS}
-			do(ls, rs, sig)
+			do(-1, ls, rs, sig)
 		}
 	}
 	return enh.out, lastErr
 }
+
+// resultMetricAt is resultMetric with a cache by position: the li-th
+// sample on the left usually meets the same pair of label sets (the same
+// memory) at every step, which is cheaper to check than building the
+// map key. li is -1 for a sample made up by a fill value.
+func (enh *evalNodeHelper) resultMetricAt(li int, lhs, rhs labels.Labels, op parser.ItemType, matching *parser.VectorMatching) labels.Labels {
+	if li < 0 {
+		return resultMetric(lhs, rhs, op, matching, enh)
+	}
+	if li < len(enh.resultAt) {
+		c := &enh.resultAt[li]
+		if labels.Equal(c.lhs, lhs) && labels.Equal(c.rhs, rhs) {
+			return c.result
+		}
+	}
+	ret := resultMetric(lhs, rhs, op, matching, enh)
+	for len(enh.resultAt) <= li {
+		enh.resultAt = append(enh.resultAt, resultAtEntry{})
+	}
+	enh.resultAt[li] = resultAtEntry{lhs: lhs, rhs: rhs, result: ret}
+	return ret
+}
+
+// resultAtEntry is an entry of evalNodeHelper.resultAt.
+type resultAtEntry struct{ lhs, rhs, result labels.Labels }
+
+// sigSet is a set of signature ordinals for one step. Members of earlier
+// steps are told apart by a generation number, so the set is emptied
+// without clearing it.
+type sigSet struct {
+	gen   uint32
+	stamp []uint32
+}
+
+// next empties the set for ordinals below n.
+func (s *sigSet) next(n int) {
+	if len(s.stamp) < n {
+		s.stamp = make([]uint32, n)
+		s.gen = 0
+	}
+	s.gen++
+	if s.gen == 0 { // Wrapped around: stale stamps could match.
+		clear(s.stamp)
+		s.gen = 1
+	}
+}
+
+func (s *sigSet) has(sig int) bool { return s.stamp[sig] == s.gen }
+func (s *sigSet) add(sig int)      { s.stamp[sig] = s.gen }
 
 // resultMetric returns the labels of the result of a binary operation
 // between vector elements: the left (many) side's, without the name when

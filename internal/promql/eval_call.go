@@ -57,6 +57,9 @@ func (ev *evaluator) evalCall(ctx context.Context, e *parser.Call) Value {
 	case "info":
 		return ev.evalInfo(ctx, e.Args)
 	}
+	if f, ok := elementwiseFunctions[name]; ok && len(e.Args) == 1 {
+		return ev.evalElementwise(ctx, e.Args[0], f)
+	}
 	fn := functions[name]
 	if fn == nil {
 		ev.errorf("function %q is not implemented", name)
@@ -72,9 +75,10 @@ func (ev *evaluator) evalCall(ctx context.Context, e *parser.Call) Value {
 		}
 	}
 	if rangeIdx < 0 {
-		// A range argument wrapped as step-invariant (a subquery with @
-		// passed to a function that is not) is not read as a range, as in
-		// Prometheus: such a function returns nothing.
+		// Range selectors and subqueries are never wrapped as
+		// step-invariant (see markStepInvariant), so a function of a range
+		// vector always finds its argument above; should one not, it
+		// returns nothing rather than misread the argument.
 		takesRange := slices.Contains(e.Func.ArgTypes, parser.ValueTypeMatrix)
 		return ev.rangeEval(ctx, nil, func(v []Vector, _ [][]int, enh *evalNodeHelper) Vector {
 			if takesRange {
@@ -122,8 +126,10 @@ func (ev *evaluator) rangeArgument(ctx context.Context, e parser.Expr) rangeArg 
 		if a.Timestamp != nil {
 			offset = a.OriginalOffset.Milliseconds() + ev.startTimestamp - *a.Timestamp
 		}
+		series := seriesFromMatrix(mat)
+		recycleFloats(floatSlices(mat, nil))
 		return rangeArg{
-			series: seriesFromMatrix(mat),
+			series: series,
 			offset: offset,
 			rng:    a.Range.Milliseconds(),
 			fixed:  a.Timestamp != nil,
@@ -204,6 +210,10 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 			enh.rangeEnd = ts - ra.offset
 			enh.rangeStart = enh.rangeEnd - ra.rng
 			enh.startTimestamps = w.startTimestamps()
+			enh.pairsKnown = len(w.hists) == 0 && len(w.floats) > 0
+			if enh.pairsKnown {
+				enh.pairs = w.pairCounts()
+			}
 			res := fn(vals, inMatrix, e.Args, enh)
 			ev.samplesStats.addAtStep(step, int64(w.size()))
 			enh.out = res[:0]
@@ -212,7 +222,7 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 			}
 			if res[0].H == nil {
 				if out.Floats == nil {
-					out.Floats = make([]FPoint, 0, numSteps)
+					out.Floats = getFPoints(numSteps)
 				}
 				out.Floats = append(out.Floats, FPoint{T: ts, F: res[0].F})
 			} else {
@@ -232,6 +242,9 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 		}
 	}
 
+	for _, m := range others {
+		recycleFloats(floatSlices(m, nil))
+	}
 	if name == "absent_over_time" {
 		return ev.absentOverTime(mat, e.Args[0])
 	}

@@ -154,7 +154,7 @@ func (ev *evaluator) eval(ctx context.Context, expr parser.Expr) Value {
 // constant returns a scalar with value v at every step.
 func (ev *evaluator) constant(v float64) Matrix {
 	n := ev.numSteps()
-	pts := make([]FPoint, 0, n)
+	pts := getFPoints(n)
 	for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
 		pts = append(pts, FPoint{T: ts, F: v})
 	}
@@ -205,10 +205,14 @@ func (ev *evaluator) evalStepInvariant(ctx context.Context, e *parser.StepInvari
 	if !ok || ev.startTimestamp == ev.endTimestamp {
 		return res
 	}
+	numSteps := ev.numSteps()
 	for i := range mat {
 		s := &mat[i]
 		if len(s.Floats)+len(s.Histograms) != 1 {
 			ev.errorf("unexpected number of samples in step-invariant result")
+		}
+		if len(s.Floats) > 0 {
+			s.Floats = append(getFPoints(numSteps), s.Floats[0])
 		}
 		for ts := ev.startTimestamp + ev.interval; ts <= ev.endTimestamp; ts += ev.interval {
 			if len(s.Floats) > 0 {
@@ -264,9 +268,13 @@ func (ev *evaluator) evalSubqueryExpr(ctx context.Context, e *parser.SubqueryExp
 // dropMetadataLabels removes __name__ and the other metadata labels
 // (__type__, __unit__), which lose their meaning when a value is
 // transformed.
+//
+// Without __type__ and __unit__ (the usual case) the result is a slice of
+// ls's own encoding (__name__ sorts first), so it allocates nothing and the
+// same input always gives a result that compares equal by pointer.
 func dropMetadataLabels(ls labels.Labels) labels.Labels {
-	if !ls.Has(labels.MetricName) && !ls.Has("__type__") && !ls.Has("__unit__") {
-		return ls
+	if !ls.Has("__type__") && !ls.Has("__unit__") {
+		return ls.DropMetricName()
 	}
 	b := labels.NewBuilder(ls)
 	b.Del(labels.MetricName, "__type__", "__unit__")
@@ -394,25 +402,35 @@ type evalNodeHelper struct {
 
 	// Caches for histogram_quantile and friends.
 	bucketsBySignature map[labels.Labels]*metricWithBuckets
+	bucketOrder        []*metricWithBuckets // the groups in order of appearance
+	splitAt            []bucketSplit        // by position in the input vector
 	nativeHistograms   []Sample
 	quantileLabels     map[string]map[float64]labels.Labels
 	lblBuf             []byte
 	lblBuf2            []byte
 
-	// Caches for binary operators, cleared and reused at every step.
-	// matchedSigs holds the matching signatures seen on the left;
-	// matchedResults the (signature, result labels) pairs of many-to-one
-	// matching, which must be unique. resultMetric outlives the steps:
-	// the same pair of operands gives the same result labels.
-	rightSigs      map[int]Sample
-	matchedSigs    map[int]struct{}
+	// State of binary operators, emptied and reused at every step: right
+	// holds the signatures on the right (rightIdx their index there),
+	// matched those met on the left, matchedResults the (signature,
+	// result labels) pairs of many-to-one matching, which must be unique.
+	// resultMetric and resultAt outlive the steps: the same pair of
+	// operands gives the same result labels.
+	right, matched sigSet
+	rightIdx       []int32
+	resultAt       []resultAtEntry
 	matchedResults map[sigLabels]struct{}
 	resultMetric   map[string]labels.Labels
 	numSigs        int
+	present        []bool // see presentSigs
 
 	// startTimestamps holds the start timestamps of the points of the
 	// range function argument at this step, when known.
 	startTimestamps *startTimestamps
+	// pairs counts the resets and changes between consecutive points of
+	// the range function argument at this step when pairsKnown (a window
+	// of floats only).
+	pairs      pairCount
+	pairsKnown bool
 }
 
 // sigLabels identifies a result of many-to-one matching.
@@ -451,6 +469,13 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 			mats[i] = ev.eval(ctx, e).(Matrix)
 		}
 	}
+	// The operands' point slices, recycled once every step has read them.
+	var consumed [][]FPoint
+	if ev.startTimestamp != ev.endTimestamp {
+		for _, m := range mats {
+			consumed = floatSlices(m, consumed)
+		}
+	}
 	vectors := make([]Vector, len(exprs))
 	biggest := 1
 	for i := range exprs {
@@ -472,6 +497,11 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 		result  = make([]outSeries, 0, biggest)
 		byLabel = make(map[labels.Labels]int, biggest)
 		temp    = ev.st.currentSamples
+		// prevIdx[k] is the result series the k-th output sample went to
+		// at the previous step. Outputs mostly come in the same order at
+		// every step with the same label sets (often the same memory), so
+		// comparing with that series first saves a map lookup per sample.
+		prevIdx []int
 	)
 	for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
 		ev.checkContext(ctx)
@@ -517,20 +547,30 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 			return mat
 		}
 
-		for _, s := range out {
-			idx, ok := byLabel[s.Metric]
-			if !ok {
+		for k, s := range out {
+			idx := -1
+			if k < len(prevIdx) && labels.Equal(result[prevIdx[k]].Metric, s.Metric) {
+				idx = prevIdx[k]
+			} else if i, ok := byLabel[s.Metric]; ok {
+				idx = i
+			}
+			if idx < 0 {
 				idx = len(result)
 				byLabel[s.Metric] = idx
 				result = append(result, outSeries{Series: Series{Metric: s.Metric, DropName: s.DropName}, lastT: ts - 1})
 			} else if result[idx].lastT == ts {
 				ev.errorf("vector cannot contain metrics with the same labelset")
 			}
+			if k < len(prevIdx) {
+				prevIdx[k] = idx
+			} else {
+				prevIdx = append(prevIdx, idx)
+			}
 			r := &result[idx]
 			r.lastT = ts
 			if s.H == nil {
 				if r.Floats == nil {
-					r.Floats = make([]FPoint, 0, numSteps)
+					r.Floats = getFPoints(numSteps)
 				}
 				r.Floats = append(r.Floats, FPoint{T: ts, F: s.F})
 			} else {
@@ -538,6 +578,7 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 			}
 		}
 	}
+	recycleFloats(consumed)
 	mat := make(Matrix, len(result))
 	for i := range result {
 		mat[i] = result[i].Series

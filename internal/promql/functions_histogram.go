@@ -2,6 +2,7 @@ package promql
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -76,10 +77,9 @@ func histogramVariance(h *histogram.FloatHistogram) float64 {
 func (enh *evalNodeHelper) splitHistograms(vec Vector, arg parser.Expr) {
 	if enh.bucketsBySignature == nil {
 		enh.bucketsBySignature = map[labels.Labels]*metricWithBuckets{}
-	} else {
-		for _, mb := range enh.bucketsBySignature {
-			mb.buckets = mb.buckets[:0]
-		}
+	}
+	for _, mb := range enh.bucketOrder {
+		mb.buckets = mb.buckets[:0]
 	}
 	enh.nativeHistograms = enh.nativeHistograms[:0]
 	// The metric name is only known to the user's eyes with delayed name
@@ -90,33 +90,60 @@ func (enh *evalNodeHelper) splitHistograms(vec Vector, arg parser.Expr) {
 		}
 		return ""
 	}
-	for _, s := range vec {
+	for i, s := range vec {
 		if s.H != nil {
 			enh.nativeHistograms = append(enh.nativeHistograms, s)
 			continue
 		}
-		le := s.Metric.Get(labels.BucketLabel)
-		ub, err := strconv.ParseFloat(le, 64)
-		if err != nil {
-			enh.annos.Add(newBadBucketLabelWarning(nameOf(s.Metric), le, arg.PositionRange()))
+		// The i-th sample usually is the same series as at the last step:
+		// its bucket and group are then known.
+		var c *bucketSplit
+		if i < len(enh.splitAt) && labels.Equal(enh.splitAt[i].metric, s.Metric) &&
+			(enh.splitAt[i].mb == nil || !enh.splitAt[i].mb.removed) {
+			c = &enh.splitAt[i]
+		} else {
+			for len(enh.splitAt) <= i {
+				enh.splitAt = append(enh.splitAt, bucketSplit{})
+			}
+			c = &enh.splitAt[i]
+			*c = bucketSplit{metric: s.Metric, le: s.Metric.Get(labels.BucketLabel)}
+			ub, err := strconv.ParseFloat(c.le, 64)
+			if err == nil {
+				key := enh.builder(s.Metric).Del(labels.BucketLabel).Labels()
+				mb, ok := enh.bucketsBySignature[key]
+				if !ok {
+					mb = &metricWithBuckets{metric: key}
+					enh.bucketsBySignature[key] = mb
+					enh.bucketOrder = append(enh.bucketOrder, mb)
+				}
+				c.ub, c.mb = ub, mb
+			}
+		}
+		if c.mb == nil {
+			enh.annos.Add(newBadBucketLabelWarning(nameOf(s.Metric), c.le, arg.PositionRange()))
 			continue
 		}
-		key := enh.builder(s.Metric).Del(labels.BucketLabel).Labels()
-		mb, ok := enh.bucketsBySignature[key]
-		if !ok {
-			mb = &metricWithBuckets{metric: key}
-			enh.bucketsBySignature[key] = mb
-		}
-		mb.buckets = append(mb.buckets, bucket{upperBound: ub, count: s.F})
+		c.mb.buckets = append(c.mb.buckets, bucket{upperBound: c.ub, count: s.F})
 	}
 	for i, s := range enh.nativeHistograms {
 		key := s.Metric
 		if mb, ok := enh.bucketsBySignature[key]; ok && len(mb.buckets) > 0 {
 			enh.annos.Add(newMixedClassicNativeHistogramsWarning(nameOf(s.Metric), arg.PositionRange()))
 			delete(enh.bucketsBySignature, key)
+			mb.removed = true
+			enh.bucketOrder = slices.DeleteFunc(enh.bucketOrder, func(x *metricWithBuckets) bool { return x == mb })
 			enh.nativeHistograms[i].H = nil
 		}
 	}
+}
+
+// bucketSplit is what splitHistograms found for one classic bucket
+// sample: its upper bound and group, or (mb nil) a bad le label.
+type bucketSplit struct {
+	metric labels.Labels
+	le     string
+	ub     float64
+	mb     *metricWithBuckets
 }
 
 // histogramResultMetric prepares the labels of a histogram function's
@@ -146,7 +173,7 @@ func funcHistogramQuantile(vals []Vector, _ Matrix, args parser.Expressions, enh
 		v := histogramQuantile(q, s.H, metricName(m), args[0].PositionRange(), enh.annos)
 		enh.out = append(enh.out, Sample{Metric: m, F: v, DropName: true})
 	}
-	for _, mb := range enh.bucketsBySignature {
+	for _, mb := range enh.bucketOrder {
 		if len(mb.buckets) == 0 {
 			continue
 		}
@@ -186,7 +213,7 @@ func funcHistogramQuantiles(vals []Vector, _ Matrix, args parser.Expressions, en
 			v := histogramQuantile(q, s.H, metricName(m), args[0].PositionRange(), enh.annos)
 			enh.out = append(enh.out, Sample{Metric: withQuantile(m, q), F: v, DropName: true})
 		}
-		for _, mb := range enh.bucketsBySignature {
+		for _, mb := range enh.bucketOrder {
 			if len(mb.buckets) == 0 {
 				continue
 			}
@@ -233,7 +260,7 @@ func funcHistogramFraction(vals []Vector, _ Matrix, args parser.Expressions, enh
 		v := histogramFraction(lower, upper, s.H, metricName(m), args[0].PositionRange(), enh.annos)
 		enh.out = append(enh.out, Sample{Metric: m, F: v, DropName: true})
 	}
-	for _, mb := range enh.bucketsBySignature {
+	for _, mb := range enh.bucketOrder {
 		if len(mb.buckets) == 0 {
 			continue
 		}

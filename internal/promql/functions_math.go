@@ -1,6 +1,7 @@
 package promql
 
 import (
+	"context"
 	"math"
 	"time"
 
@@ -15,30 +16,6 @@ var functions map[string]functionCall
 
 func init() {
 	functions = map[string]functionCall{
-		"abs":   mathFunc(math.Abs),
-		"ceil":  mathFunc(math.Ceil),
-		"floor": mathFunc(math.Floor),
-		"exp":   mathFunc(math.Exp),
-		"sqrt":  mathFunc(math.Sqrt),
-		"ln":    mathFunc(math.Log),
-		"log2":  mathFunc(math.Log2),
-		"log10": mathFunc(math.Log10),
-		"sin":   mathFunc(math.Sin),
-		"cos":   mathFunc(math.Cos),
-		"tan":   mathFunc(math.Tan),
-		"asin":  mathFunc(math.Asin),
-		"acos":  mathFunc(math.Acos),
-		"atan":  mathFunc(math.Atan),
-		"sinh":  mathFunc(math.Sinh),
-		"cosh":  mathFunc(math.Cosh),
-		"tanh":  mathFunc(math.Tanh),
-		"asinh": mathFunc(math.Asinh),
-		"acosh": mathFunc(math.Acosh),
-		"atanh": mathFunc(math.Atanh),
-		"rad":   mathFunc(func(v float64) float64 { return v * math.Pi / 180 }),
-		"deg":   mathFunc(func(v float64) float64 { return v * 180 / math.Pi }),
-		"sgn":   mathFunc(sgn),
-
 		"pi":     func([]Vector, Matrix, parser.Expressions, *evalNodeHelper) Vector { return Vector{{F: math.Pi}} },
 		"time":   funcTime,
 		"vector": funcVector,
@@ -73,8 +50,72 @@ func init() {
 		"sort_by_label":      funcSortByLabel,
 		"sort_by_label_desc": funcSortByLabelDesc,
 	}
+	for name, f := range elementwiseFunctions {
+		functions[name] = mathFunc(f)
+	}
 	registerRangeFunctions()
 	registerHistogramFunctions()
+}
+
+// elementwiseFunctions are the functions of one instant vector that map
+// each float sample's value on its own and drop histograms. The engine
+// applies them to whole series at once (evalElementwise).
+var elementwiseFunctions = map[string]func(float64) float64{
+	"abs":   math.Abs,
+	"ceil":  math.Ceil,
+	"floor": math.Floor,
+	"exp":   math.Exp,
+	"sqrt":  math.Sqrt,
+	"ln":    math.Log,
+	"log2":  math.Log2,
+	"log10": math.Log10,
+	"sin":   math.Sin,
+	"cos":   math.Cos,
+	"tan":   math.Tan,
+	"asin":  math.Asin,
+	"acos":  math.Acos,
+	"atan":  math.Atan,
+	"sinh":  math.Sinh,
+	"cosh":  math.Cosh,
+	"tanh":  math.Tanh,
+	"asinh": math.Asinh,
+	"acosh": math.Acosh,
+	"atanh": math.Atanh,
+	"rad":   func(v float64) float64 { return v * math.Pi / 180 },
+	"deg":   func(v float64) float64 { return v * 180 / math.Pi },
+	"sgn":   sgn,
+}
+
+// evalElementwise applies an elementwise function to the series of arg in
+// place: the value of every float point is mapped, histogram points are
+// dropped, and the labels of each series are computed once rather than at
+// every step. The result is what rangeEval with mathFunc gives.
+func (ev *evaluator) evalElementwise(ctx context.Context, arg parser.Expr, f func(float64) float64) Value {
+	mat := ev.eval(ctx, arg).(Matrix)
+	out := mat[:0]
+	for _, s := range mat {
+		if len(s.Histograms) > 0 {
+			ev.st.currentSamples -= histogramPointsSize(s.Histograms)
+			s.Histograms = nil
+		}
+		if len(s.Floats) == 0 {
+			continue
+		}
+		for j := range s.Floats {
+			s.Floats[j].F = f(s.Floats[j].F)
+		}
+		if !ev.st.delayedNameRemoval {
+			s.Metric = dropMetadataLabels(s.Metric)
+		}
+		s.DropName = true
+		out = append(out, s)
+	}
+	clear(mat[len(out):])
+	if !ev.st.delayedNameRemoval {
+		out = ev.mergeSeriesWithSameLabelset(out)
+	}
+	ev.updatePeak()
+	return out
 }
 
 func sgn(v float64) float64 {

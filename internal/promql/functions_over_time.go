@@ -432,6 +432,19 @@ func funcResets(_ []Vector, m Matrix, _ parser.Expressions, enh *evalNodeHelper)
 		return enh.out
 	}
 	resets := 0
+	if enh.pairsKnown && !enh.anchored && enh.startTimestamps == nil {
+		return append(enh.out, Sample{F: float64(enh.pairs.resets)})
+	}
+	if hi >= len(s.Histograms) && enh.startTimestamps == nil {
+		// Floats only, without start timestamps: a plain loop.
+		fs := s.Floats[fi:]
+		for i := 1; i < len(fs); i++ {
+			if fs[i].F < fs[i-1].F {
+				resets++
+			}
+		}
+		return append(enh.out, Sample{F: float64(resets)})
+	}
 	walkSamples(s, fi, hi, enh.startTimestamps, func(prev, cur Sample, prevST, curST int64) {
 		switch {
 		case prev.H == nil && cur.H == nil:
@@ -456,6 +469,19 @@ func funcChanges(_ []Vector, m Matrix, _ parser.Expressions, enh *evalNodeHelper
 		return enh.out
 	}
 	changes := 0
+	if enh.pairsKnown && !enh.anchored {
+		return append(enh.out, Sample{F: float64(enh.pairs.changes)})
+	}
+	if hi >= len(s.Histograms) {
+		// Floats only: a plain loop.
+		fs := s.Floats[fi:]
+		for i := 1; i < len(fs); i++ {
+			if cur, prev := fs[i].F, fs[i-1].F; cur != prev && !(math.IsNaN(cur) && math.IsNaN(prev)) {
+				changes++
+			}
+		}
+		return append(enh.out, Sample{F: float64(changes)})
+	}
 	walkSamples(s, fi, hi, nil, func(prev, cur Sample, _, _ int64) {
 		switch {
 		case prev.H == nil && cur.H == nil:

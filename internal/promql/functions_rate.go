@@ -85,6 +85,17 @@ func extrapolatedRate(m Matrix, args parser.Expressions, enh *evalNodeHelper, is
 		if enh.startTimestamps != nil {
 			sts = enh.startTimestamps.Floats
 		}
+		if len(sts) == 0 {
+			if enh.pairsKnown && enh.pairs.resets == 0 {
+				break // No reset to correct for.
+			}
+			for i := 1; i < len(s.Floats); i++ {
+				if s.Floats[i].F < s.Floats[i-1].F {
+					resultFloat += s.Floats[i-1].F
+				}
+			}
+			break
+		}
 		overlapReported := false
 		for i := 1; i < len(s.Floats); i++ {
 			prev, cur := s.Floats[i-1], s.Floats[i]

@@ -136,7 +136,9 @@ func markStepInvariant(expr parser.Expr, start, end int64) (invariant, wrap bool
 			n.Expr = &parser.StepInvariantExpr{Expr: n.Expr}
 		}
 		resolve(&n.Timestamp, n.StartOrEnd)
-		return n.Timestamp != nil, n.Timestamp != nil
+		// Like range selectors, a subquery is never wrapped itself: the
+		// function reading it fixes its window when it has an @.
+		return n.Timestamp != nil, false
 	case *parser.AggregateExpr:
 		n.Expr = unwrapParens(n.Expr)
 		if n.Param != nil {

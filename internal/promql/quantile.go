@@ -27,6 +27,9 @@ type bucket struct {
 type metricWithBuckets struct {
 	metric  labels.Labels
 	buckets []bucket
+	// removed is set when the group was dropped for meeting a native
+	// histogram of the same series.
+	removed bool
 }
 
 // monotonicityFix reports what bucketQuantile had to correct.

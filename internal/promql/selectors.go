@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
@@ -153,7 +154,7 @@ func (ev *evaluator) evalSeries(ctx context.Context, series []storage.Series, of
 				ev.addSamples(1)
 				ev.samplesStats.addAtStep(step, 1)
 				if ss.Floats == nil {
-					ss.Floats = make([]FPoint, 0, numSteps)
+					ss.Floats = getFPoints(numSteps)
 				}
 				ss.Floats = append(ss.Floats, FPoint{T: ts, F: f})
 			} else {
@@ -176,7 +177,9 @@ func (ev *evaluator) evalSeries(ctx context.Context, series []storage.Series, of
 
 // window holds the samples of one series in a time range (mint, maxt] that
 // only moves forward, reading each sample from the iterator once.
-// Staleness markers are skipped.
+// Staleness markers are skipped. floats and hists (and the start
+// timestamps) are views into buffers that are reused as the window slides
+// (see slide), so moving the window copies no samples in the common case.
 type window struct {
 	it  storage.Iterator
 	typ storage.ValueType
@@ -188,12 +191,76 @@ type window struct {
 	// when the iterator knows them.
 	floatSTs, histSTs []int64
 	withST            bool
+
+	fbuf   slide[FPoint]
+	hbuf   slide[HPoint]
+	fstbuf slide[int64]
+	hstbuf slide[int64]
+
+	// fcum holds, for every float point, how many counter resets
+	// (decreases) and value changes there were between consecutive float
+	// points from the first one read up to it. In a window of floats only,
+	// consecutive floats are consecutive samples, so the counts over the
+	// window are differences of two entries (see pairCounts).
+	fcum  slide[pairCount]
+	lastF float64
+	cum   pairCount
+	anyF  bool
+}
+
+// pairCount counts counter resets and changes between consecutive samples.
+type pairCount struct{ resets, changes int }
+
+// pairCounts returns the resets and changes between consecutive points of
+// the window, which must hold floats only.
+func (w *window) pairCounts() pairCount {
+	c := w.fcum.items()
+	first, last := c[0], c[len(c)-1]
+	return pairCount{resets: last.resets - first.resets, changes: last.changes - first.changes}
+}
+
+// slide is a queue in a buffer: items leave at the front and join at the
+// back. The room freed at the front is reclaimed, by moving the live items
+// to the start of the buffer, once it is at least as large as the live
+// part, so each item is moved O(1) times on average.
+type slide[T any] struct {
+	buf []T
+	lo  int
+}
+
+func (s *slide[T]) items() []T { return s.buf[s.lo:] }
+
+func (s *slide[T]) reset() {
+	clear(s.buf) // Let histograms be collected.
+	s.buf, s.lo = s.buf[:0], 0
+}
+
+func (s *slide[T]) dropFront(n int) {
+	clear(s.buf[s.lo : s.lo+n])
+	s.lo += n
+	if s.lo == len(s.buf) {
+		s.buf, s.lo = s.buf[:0], 0
+	}
+}
+
+func (s *slide[T]) push(x T) {
+	if len(s.buf) == cap(s.buf) && s.lo > 0 && s.lo >= len(s.buf)-s.lo {
+		n := copy(s.buf, s.buf[s.lo:])
+		clear(s.buf[n:])
+		s.buf, s.lo = s.buf[:n], 0
+	}
+	s.buf = append(s.buf, x)
 }
 
 func (w *window) reset(it storage.Iterator) {
 	w.it = it
-	w.floats, w.hists = w.floats[:0], w.hists[:0]
-	w.floatSTs, w.histSTs = w.floatSTs[:0], w.histSTs[:0]
+	w.fbuf.reset()
+	w.fcum.reset()
+	w.cum, w.anyF = pairCount{}, false
+	w.hbuf.reset()
+	w.fstbuf.reset()
+	w.hstbuf.reset()
+	w.sync()
 	_, w.withST = it.(StartTimestampIterator)
 	w.typ = it.Next()
 	if w.typ != storage.ValNone {
@@ -201,21 +268,28 @@ func (w *window) reset(it storage.Iterator) {
 	}
 }
 
+// sync points the views at the buffers' live items.
+func (w *window) sync() {
+	w.floats, w.hists = w.fbuf.items(), w.hbuf.items()
+	w.floatSTs, w.histSTs = w.fstbuf.items(), w.hstbuf.items()
+}
+
 // advance moves the window to (mint, maxt] and returns how many samples
 // (histograms by size) it dropped and added.
 func (w *window) advance(mint, maxt int64) (dropped, added int) {
 	if i := sort.Search(len(w.floats), func(i int) bool { return w.floats[i].T > mint }); i > 0 {
 		dropped += i
-		w.floats = append(w.floats[:0], w.floats[i:]...)
+		w.fbuf.dropFront(i)
+		w.fcum.dropFront(i)
 		if w.withST {
-			w.floatSTs = append(w.floatSTs[:0], w.floatSTs[i:]...)
+			w.fstbuf.dropFront(i)
 		}
 	}
 	if i := sort.Search(len(w.hists), func(i int) bool { return w.hists[i].T > mint }); i > 0 {
 		dropped += histogramPointsSize(w.hists[:i])
-		w.hists = append(w.hists[:0], w.hists[i:]...)
+		w.hbuf.dropFront(i)
 		if w.withST {
-			w.histSTs = append(w.histSTs[:0], w.histSTs[i:]...)
+			w.hstbuf.dropFront(i)
 		}
 	}
 	if w.typ != storage.ValNone && w.t <= mint {
@@ -233,18 +307,28 @@ func (w *window) advance(mint, maxt int64) (dropped, added int) {
 		case storage.ValFloat:
 			t, f := w.it.At()
 			if !value.IsStaleNaN(f) {
-				w.floats = append(w.floats, FPoint{T: t, F: f})
+				if w.anyF {
+					if f < w.lastF {
+						w.cum.resets++
+					}
+					if f != w.lastF && !(math.IsNaN(f) && math.IsNaN(w.lastF)) {
+						w.cum.changes++
+					}
+				}
+				w.lastF, w.anyF = f, true
+				w.fcum.push(w.cum)
+				w.fbuf.push(FPoint{T: t, F: f})
 				if w.withST {
-					w.floatSTs = append(w.floatSTs, st)
+					w.fstbuf.push(st)
 				}
 				added++
 			}
 		case storage.ValHistogram, storage.ValFloatHistogram:
 			t, h := w.it.AtFloatHistogram(nil)
 			if !value.IsStaleNaN(h.Sum) {
-				w.hists = append(w.hists, HPoint{T: t, H: h})
+				w.hbuf.push(HPoint{T: t, H: h})
 				if w.withST {
-					w.histSTs = append(w.histSTs, st)
+					w.hstbuf.push(st)
 				}
 				added += histogramSampleSize(h)
 			}
@@ -254,6 +338,7 @@ func (w *window) advance(mint, maxt int64) (dropped, added int) {
 			w.t = w.it.AtT()
 		}
 	}
+	w.sync()
 	return dropped, added
 }
 
