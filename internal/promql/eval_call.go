@@ -108,7 +108,14 @@ func (ev *evaluator) rangeArgument(ctx context.Context, e parser.Expr) rangeArg 
 		samplesStats := ev.samplesStats
 		// The subquery's samples are counted when the function reads them.
 		ev.samplesStats = ev.samplesStats.child()
-		mat := ev.eval(ctx, a).(Matrix)
+		inner := ev
+		if a.Timestamp != nil && ev.startTimestamp != ev.endTimestamp {
+			// @ pins the window: only the first step's is read (see
+			// evalRangeFunction), so the subquery is evaluated for that
+			// step alone rather than for every outer step.
+			inner = &evaluator{st: ev.st, startTimestamp: ev.startTimestamp, endTimestamp: ev.startTimestamp, interval: ev.interval, samplesStats: ev.samplesStats}
+		}
+		mat := inner.eval(ctx, a).(Matrix)
 		samplesStats.mergeChildPeak(ev.samplesStats)
 		ev.samplesStats = samplesStats
 		if ev.st.delayedNameRemoval {
@@ -161,6 +168,9 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 		}
 	}
 	vals := make([]Vector, 0, len(e.Args)-1)
+	// scalars[i] holds the value of argument i at the step, handed to the
+	// function as a one-sample vector.
+	scalars := make([]Sample, len(e.Args))
 	enh := &evalNodeHelper{out: make(Vector, 0, 1), delayedNameRemoval: ev.st.delayedNameRemoval, annos: &ev.st.annos}
 	enh.rangeMs = ra.rng
 	enh.anchored, enh.smoothed = ra.anchored, ra.smoothed
@@ -171,8 +181,9 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 	mat := make(Matrix, 0, len(ra.series))
 	inMatrix := make(Matrix, 1)
 	var (
-		w  window
-		it storage.Iterator
+		w              window
+		it             storage.Iterator
+		lastNonCounter string // the last metric name annotated as not a counter
 	)
 	for _, s := range ra.series {
 		ev.checkContext(ctx)
@@ -190,7 +201,8 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 			vals = vals[:0]
 			for i := range e.Args {
 				if i != rangeIdx && others[i] != nil {
-					vals = append(vals, Vector{{F: others[i][0].Floats[step].F}})
+					scalars[i].F = others[i][0].Floats[step].F
+					vals = append(vals, scalars[i:i+1:i+1])
 				}
 			}
 			if ts == ev.startTimestamp || !ra.fixed {
@@ -230,14 +242,17 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 			}
 		}
 		ev.st.currentSamples -= w.size()
+		out.Floats = shrinkFloats(out.Floats)
 		if n := len(out.Floats) + histogramPointsSize(out.Histograms); n > 0 {
 			ev.addSamples(n)
 			mat = append(mat, out)
 		}
 		ev.updatePeak()
 		if (name == "rate" || name == "increase") && len(out.Floats) > 0 {
-			if mn := metric.Get(labels.MetricName); mn != "" && !hasCounterSuffix(mn) {
+			// Series of one metric share its name: annotate each name once.
+			if mn := metric.Get(labels.MetricName); mn != "" && mn != lastNonCounter && !hasCounterSuffix(mn) {
 				ev.st.annos.Add(newPossibleNonCounterInfo(mn, e.Args[0].PositionRange()))
+				lastNonCounter = mn
 			}
 		}
 	}
@@ -316,7 +331,7 @@ func (ev *evaluator) evalTimestampFunction(ctx context.Context, vs *parser.Vecto
 			ev.samplesStats.addAtTimestamp(enh.ts, 1)
 			v := float64(t) / 1000
 			if start {
-				if _, known := cursors[i].it.(StartTimestampIterator); !known {
+				if cursors[i].sti == nil {
 					continue
 				}
 				v = float64(cursors[i].prevST) / 1000

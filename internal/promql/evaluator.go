@@ -408,6 +408,7 @@ type evalNodeHelper struct {
 	quantileLabels     map[string]map[float64]labels.Labels
 	lblBuf             []byte
 	lblBuf2            []byte
+	floatBuf           []float64 // scratch for functions, reused across steps
 
 	// State of binary operators, emptied and reused at every step: right
 	// holds the signatures on the right (rightIdx their index there),
@@ -570,7 +571,13 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 			r.lastT = ts
 			if s.H == nil {
 				if r.Floats == nil {
-					r.Floats = getFPoints(numSteps)
+					if ts == ev.startTimestamp {
+						r.Floats = getFPoints(numSteps)
+					} else {
+						// A series that starts late is often sparse (count_values
+						// makes one per value); let it grow.
+						r.Floats = make([]FPoint, 0, min(numSteps-int((ts-ev.startTimestamp)/ev.interval), 4))
+					}
 				}
 				r.Floats = append(r.Floats, FPoint{T: ts, F: s.F})
 			} else {
@@ -582,6 +589,7 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 	mat := make(Matrix, len(result))
 	for i := range result {
 		mat[i] = result[i].Series
+		mat[i].Floats = shrinkFloats(mat[i].Floats)
 	}
 	ev.st.currentSamples = originalSamples + mat.TotalSamples()
 	ev.updatePeak()

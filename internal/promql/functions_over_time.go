@@ -255,10 +255,11 @@ func funcQuantileOverTime(vals []Vector, m Matrix, args parser.Expressions, enh 
 		enh.annos.Add(newInvalidQuantileWarning(q, args[0].PositionRange()))
 	}
 	mixedRangeInfo(s, args, enh)
-	values := make([]float64, len(s.Floats))
-	for i, p := range s.Floats {
-		values[i] = p.F
+	values := enh.floatBuf[:0]
+	for _, p := range s.Floats {
+		values = append(values, p.F)
 	}
+	enh.floatBuf = values
 	return append(enh.out, Sample{F: quantile(q, values)})
 }
 

@@ -91,3 +91,20 @@ func recycleFloats(slices [][]FPoint) {
 		slices[i] = nil
 	}
 }
+
+// shrinkFloats returns s in a slice of its own length when it fills less
+// than a quarter of its capacity (a sparse series in a slice sized for
+// every step), recycling the large one. Results then hold little unused
+// room.
+func shrinkFloats(s []FPoint) []FPoint {
+	if cap(s) < minPooledPoints || len(s) >= cap(s)/4 {
+		return s
+	}
+	var out []FPoint
+	if len(s) > 0 {
+		out = make([]FPoint, len(s))
+		copy(out, s)
+	}
+	putFPoints(s)
+	return out
+}

@@ -60,6 +60,7 @@ func (ev *evaluator) expand(ctx context.Context, vs *parser.VectorSelector) []st
 // (typ is its type, ValNone when the series is exhausted).
 type cursor struct {
 	it  storage.Iterator
+	sti StartTimestampIterator // it, when it knows start timestamps
 	typ storage.ValueType
 	t   int64
 
@@ -75,6 +76,7 @@ type cursor struct {
 
 func (c *cursor) reset(it storage.Iterator) {
 	c.it = it
+	c.sti, _ = it.(StartTimestampIterator)
 	c.prevOK, c.prevH, c.prevShared = false, nil, false
 	c.advance(it.Next())
 }
@@ -107,8 +109,8 @@ func (c *cursor) at(ref, lookback int64) (t int64, f float64, h *histogram.Float
 			c.prevT, c.prevH = c.it.AtFloatHistogram(reuse)
 			c.prevShared = false
 		}
-		if sti, isST := c.it.(StartTimestampIterator); isST {
-			c.prevST = sti.AtST()
+		if c.sti != nil {
+			c.prevST = c.sti.AtST()
 		}
 		c.prevOK = true
 		c.advance(c.it.Next())
@@ -167,6 +169,7 @@ func (ev *evaluator) evalSeries(ctx context.Context, series []storage.Series, of
 		if err := c.err(); err != nil {
 			ev.error(ErrStorage{Err: err})
 		}
+		ss.Floats = shrinkFloats(ss.Floats)
 		if len(ss.Floats)+len(ss.Histograms) > 0 {
 			mat = append(mat, ss)
 		}
