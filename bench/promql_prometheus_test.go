@@ -64,7 +64,8 @@ func openPrometheusPromQL() (promqlEngine, error) {
 	return e, nil
 }
 
-func (e *prometheusPromQL) query(ctx context.Context, expr string, start, end time.Time, step time.Duration) (*prompromql.Result, error) {
+// query runs expr; the caller closes the query once done with the result.
+func (e *prometheusPromQL) query(ctx context.Context, expr string, start, end time.Time, step time.Duration) (prompromql.Query, *prompromql.Result, error) {
 	var qry prompromql.Query
 	var err error
 	if start.Equal(end) {
@@ -73,20 +74,26 @@ func (e *prometheusPromQL) query(ctx context.Context, expr string, start, end ti
 		qry, err = e.ng.NewRangeQuery(ctx, e.stor, nil, expr, start, end, step)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res := qry.Exec(ctx)
-	qry.Close()
-	return res, res.Err
+	return qry, res, res.Err
 }
 
 func (e *prometheusPromQL) exec(ctx context.Context, expr string, start, end time.Time, step time.Duration) error {
-	_, err := e.query(ctx, expr, start, end, step)
+	qry, _, err := e.query(ctx, expr, start, end, step)
+	if qry != nil {
+		qry.Close()
+	}
 	return err
 }
 
 func (e *prometheusPromQL) result(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]promqlSeries, error) {
-	res, err := e.query(ctx, expr, start, end, step)
+	qry, res, err := e.query(ctx, expr, start, end, step)
+	if qry != nil {
+		// Close hands the result's points back to the engine: copy first.
+		defer qry.Close()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -63,11 +63,14 @@ func openVigilPromQL() (promqlEngine, error) {
 		MaxSamples:       50_000_000,
 		Timeout:          100 * time.Second,
 		EnableAtModifier: true,
+		// As Prometheus' engine: Close takes the result's points back.
+		RecycleResults: true,
 	})
 	return e, nil
 }
 
-func (e *vigilPromQL) query(ctx context.Context, expr string, start, end time.Time, step time.Duration) (*promql.Result, error) {
+// query runs expr; the caller closes the query once done with the result.
+func (e *vigilPromQL) query(ctx context.Context, expr string, start, end time.Time, step time.Duration) (promql.Query, *promql.Result, error) {
 	var qry promql.Query
 	var err error
 	if start.Equal(end) {
@@ -76,20 +79,26 @@ func (e *vigilPromQL) query(ctx context.Context, expr string, start, end time.Ti
 		qry, err = e.ng.NewRangeQuery(ctx, e.db, nil, expr, start, end, step)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res := qry.Exec(ctx)
-	qry.Close()
-	return res, res.Err
+	return qry, res, res.Err
 }
 
 func (e *vigilPromQL) exec(ctx context.Context, expr string, start, end time.Time, step time.Duration) error {
-	_, err := e.query(ctx, expr, start, end, step)
+	qry, _, err := e.query(ctx, expr, start, end, step)
+	if qry != nil {
+		qry.Close()
+	}
 	return err
 }
 
 func (e *vigilPromQL) result(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]promqlSeries, error) {
-	res, err := e.query(ctx, expr, start, end, step)
+	qry, res, err := e.query(ctx, expr, start, end, step)
+	if qry != nil {
+		// The result's points go back to the engine on Close: copy first.
+		defer qry.Close()
+	}
 	if err != nil {
 		return nil, err
 	}

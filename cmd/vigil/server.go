@@ -48,6 +48,9 @@ type serverFlags struct {
 	logLevel  string
 	logFormat string
 
+	autoGoMemLimit      bool
+	autoGoMemLimitRatio float64
+
 	// all maps every flag of the command to its value as given or
 	// defaulted, for /api/v1/status/flags.
 	all func() map[string]string
@@ -95,6 +98,10 @@ func (c *commands) registerServer(app *kingpin.Application) {
 	cmd.Flag("query.max-samples", "Maximum number of samples a single query can load into memory. Note that queries will fail if they try to load more samples than this into memory, so this also limits the number of samples a query can return.").
 		Default("50000000").IntVar(&f.queryMaxSamples)
 	cmd.Flag("query.lookback-delta", "The maximum lookback duration for retrieving metrics during expression evaluations and federation.").Default("5m").SetValue(&f.lookbackDelta)
+	cmd.Flag("auto-gomemlimit", "Set GOMEMLIMIT to --auto-gomemlimit.ratio times the memory limit of the process' cgroup, or of the machine when there is none, so that the garbage collector works harder before the process reaches the limit. An explicit GOMEMLIMIT environment variable wins. The collector's GOGC comes from the configuration's runtime.gogc (default 75, or the GOGC environment variable).").
+		Default("true").BoolVar(&f.autoGoMemLimit)
+	cmd.Flag("auto-gomemlimit.ratio", "The share of the detected memory limit that --auto-gomemlimit sets GOMEMLIMIT to, greater than 0 and at most 1.").
+		Default("0.9").FloatVar(&f.autoGoMemLimitRatio)
 	cmd.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	cmd.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
 	f.all = func() map[string]string {
@@ -167,6 +174,9 @@ func (c *commands) runServerCommand(f *serverFlags) int {
 func (f *serverFlags) validate() error {
 	if f.queryMaxConcurrency < 1 {
 		return errors.New("--query.max-concurrency must be at least 1")
+	}
+	if f.autoGoMemLimitRatio <= 0 || f.autoGoMemLimitRatio > 1 {
+		return fmt.Errorf("--auto-gomemlimit.ratio %v must be greater than 0 and at most 1", f.autoGoMemLimitRatio)
 	}
 	if f.routePrefix != "" && !strings.HasPrefix(f.routePrefix, "/") {
 		return fmt.Errorf("--web.route-prefix %q must start with a slash", f.routePrefix)

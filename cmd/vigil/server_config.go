@@ -138,6 +138,10 @@ func (s *server) applyConfig() error {
 	if err := s.applyQueryLog(cfg.GlobalConfig.QueryLogFile); err != nil {
 		return err
 	}
+	applyGoGC(cfg.Runtime.GoGC, s.logger)
+	if db := s.storage.db.Load(); db != nil {
+		db.SetOutOfOrderTimeWindow(cfg.StorageConfig.TSDBConfig.OutOfOrderTimeWindow)
+	}
 	sets := make(map[string]discovery.Configs, len(scfgs))
 	for _, sc := range scfgs {
 		sets[sc.JobName] = sc.ServiceDiscoveryConfigs

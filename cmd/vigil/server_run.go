@@ -85,6 +85,9 @@ func newServer(f *serverFlags, logger *slog.Logger) (_ *server, err error) {
 		return nil, err
 	}
 	s := &server{flags: f, logger: logger, reg: prometheus.NewRegistry(), started: time.Now(), quit: make(chan struct{})}
+	if f.autoGoMemLimit {
+		setAutoMemLimit(f.autoGoMemLimitRatio, logger.With("component", "automemlimit"))
+	}
 	info := version.Get()
 	s.registerMetrics(info)
 

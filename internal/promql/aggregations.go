@@ -130,7 +130,7 @@ func (ev *evaluator) evalAggregation(ctx context.Context, e *parser.AggregateExp
 			grouping = append(grouping, lit.Val)
 			slices.Sort(grouping)
 		}
-		cv := newCountValues(e, grouping, lit.Val)
+		cv := newCountValues(e, grouping, lit.Val, ev.startTimestamp != ev.endTimestamp)
 		return ev.rangeEval(ctx, nil, func(v []Vector, _ [][]int, enh *evalNodeHelper) Vector {
 			return cv.step(v[0], enh)
 		}, e.Expr)
@@ -564,24 +564,28 @@ type countValues struct {
 	includeValue bool
 
 	// baseKeys caches the keyGrouping bytes of input series, which
-	// recur from step to step.
+	// recur from step to step; nil for a single step.
 	baseKeys map[labels.Labels]string
 	// known caches the output labels of the groups seen at any step by
 	// their key; the key string itself is kept to index groups without
-	// allocating.
+	// allocating. nil for a single step.
 	known  map[string]countValuesGroup
 	groups map[string]int // group key -> index into the step's output
 	buf    []byte
 	lb     *labels.Builder
 }
 
-func newCountValues(e *parser.AggregateExpr, grouping []string, valueLabel string) *countValues {
+// newCountValues prepares count_values; the caches pay only when there
+// are several steps.
+func newCountValues(e *parser.AggregateExpr, grouping []string, valueLabel string, steps bool) *countValues {
 	c := &countValues{
 		e: e, grouping: grouping, valueLabel: valueLabel,
-		baseKeys: map[labels.Labels]string{},
-		known:    map[string]countValuesGroup{},
-		groups:   map[string]int{},
-		lb:       labels.NewBuilder(labels.EmptyLabels()),
+		groups: map[string]int{},
+		lb:     labels.NewBuilder(labels.EmptyLabels()),
+	}
+	if steps {
+		c.baseKeys = map[labels.Labels]string{}
+		c.known = map[string]countValuesGroup{}
 	}
 	if e.Without {
 		c.keyGrouping = append(slices.Clone(grouping), valueLabel)
@@ -606,7 +610,9 @@ func (c *countValues) step(vec Vector, enh *evalNodeHelper) Vector {
 			if c.e.Without || len(c.keyGrouping) > 0 {
 				base, c.buf = groupingKey(s.Metric, c.keyGrouping, c.e.Without, c.buf)
 			}
-			c.baseKeys[s.Metric] = base
+			if c.baseKeys != nil {
+				c.baseKeys[s.Metric] = base
+			}
 		}
 		c.buf = binary.AppendUvarint(c.buf[:0], uint64(len(base)))
 		c.buf = append(c.buf, base...)
@@ -626,10 +632,20 @@ func (c *countValues) step(vec Vector, enh *evalNodeHelper) Vector {
 		}
 		g, ok := c.known[string(c.buf)]
 		if !ok {
-			b := enh.builder(s.Metric)
-			b.Set(c.valueLabel, string(value))
-			g = countValuesGroup{key: string(c.buf), metric: groupingLabels(c.lb, b.Labels(), c.grouping, c.e.Without)}
-			c.known[g.key] = g
+			// The group's labels are built in one go: the series' labels
+			// with the value set, then grouped.
+			c.lb.Reset(s.Metric)
+			c.lb.Set(c.valueLabel, string(value))
+			if c.e.Without {
+				c.lb.Del(c.grouping...)
+				c.lb.Del(labels.MetricName)
+			} else {
+				c.lb.Keep(c.grouping...)
+			}
+			g = countValuesGroup{key: string(c.buf), metric: c.lb.Labels()}
+			if c.known != nil {
+				c.known[g.key] = g
+			}
 		}
 		c.groups[g.key] = len(enh.out)
 		enh.out = append(enh.out, Sample{Metric: g.metric, F: 1})

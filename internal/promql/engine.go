@@ -96,6 +96,12 @@ type EngineOpts struct {
 	// Parser selects the language features queries may use; nil means
 	// every feature (parser.AllFeatures).
 	Parser *parser.Parser
+	// RecycleResults makes Query.Close hand the point slices of the
+	// query's result back to the engine, which reuses them for later
+	// queries, as Prometheus' engine does. Callers must then be done with
+	// the result (have encoded it) before they call Close; a caller that
+	// keeps the result after Close must leave this off.
+	RecycleResults bool
 }
 
 // Engine evaluates PromQL queries. It is safe for concurrent use.
@@ -110,6 +116,7 @@ type Engine struct {
 	negativeOffset     bool
 	perStepStats       bool
 	delayedNameRemoval bool
+	recycleResults     bool
 	parser             *parser.Parser
 	metrics            *engineMetrics
 
@@ -133,6 +140,7 @@ func NewEngine(opts EngineOpts) *Engine {
 		negativeOffset:     opts.EnableNegativeOffset,
 		perStepStats:       opts.EnablePerStepStats,
 		delayedNameRemoval: opts.EnableDelayedNameRemoval,
+		recycleResults:     opts.RecycleResults,
 		parser:             opts.Parser,
 		metrics:            newEngineMetrics(opts.Registerer, opts.MaxConcurrency),
 	}
@@ -202,12 +210,27 @@ type query struct {
 	lookback             int64
 	stats                *Statistics
 	cancel               context.CancelFunc
+	// matrix is the evaluated matrix behind the result, recycled by Close:
+	// always for an instant vector or scalar (whose result holds no
+	// points of it), and for other results when the engine recycles them.
+	matrix   Matrix
+	internal bool
 }
 
 func (q *query) Statement() parser.Expr { return q.expr }
 func (q *query) Stats() *Statistics     { return q.stats }
 func (q *query) String() string         { return q.text }
-func (q *query) Close()                 {}
+
+// Close recycles the point slices of the query's evaluation.
+func (q *query) Close() {
+	if q.matrix == nil || !(q.internal || q.ng.recycleResults) {
+		return
+	}
+	for _, s := range q.matrix {
+		putFPoints(s.Floats)
+	}
+	q.matrix = nil
+}
 
 func (q *query) Cancel() {
 	if q.cancel != nil {
@@ -315,12 +338,13 @@ func (q *query) exec(ctx context.Context) (Value, Annotations, error) {
 	total := startTimer(&q.stats.Timers.ExecTotalTime)
 	defer total.stop()
 
+	// One context serves both the timeout and Cancel.
+	var cancel context.CancelFunc
 	if ng.timeout > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, ng.timeout)
-		defer cancel()
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
 	}
-	ctx, cancel := context.WithCancel(ctx)
 	q.cancel = cancel
 	defer cancel()
 
@@ -359,9 +383,11 @@ func (q *query) evalStmt(ctx context.Context) (Value, Annotations, error) {
 		lookback:           q.lookback,
 		subqueryInterval:   ng.subqueryInterval,
 		delayedNameRemoval: ng.delayedNameRemoval,
+		recycleResults:     ng.recycleResults,
 		logger:             ng.logger,
 	}
 	st.selectSeries(ctx, q.expr, q.start, q.end, q.interval, q.lookback, ng.subqueryInterval)
+	defer st.recycleSelections()
 	prep.stop()
 
 	setOffsetForAtModifier(q.start, q.expr)
@@ -382,12 +408,19 @@ func (q *query) evalStmt(ctx context.Context) (Value, Annotations, error) {
 	}
 
 	if q.interval == 0 {
-		return q.instantResult(val), st.annos, nil
+		res := q.instantResult(val)
+		if mat, ok := val.(Matrix); ok {
+			q.matrix = mat
+			_, isMat := res.(Matrix)
+			q.internal = !isMat
+		}
+		return res, st.annos, nil
 	}
 	mat, ok := val.(Matrix)
 	if !ok {
 		return nil, st.annos, fmt.Errorf("unexpected %T result of range query", val)
 	}
+	q.matrix = mat
 	if err := contextDone(ctx, "expression evaluation"); err != nil {
 		return nil, st.annos, err
 	}

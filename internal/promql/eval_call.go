@@ -38,6 +38,9 @@ type rangeArg struct {
 	fixed              bool
 	anchored, smoothed bool
 	pos                parser.PositionRange
+	// owned is the subquery result the series read from, recycled once
+	// the function is done with them.
+	owned Matrix
 }
 
 func (ev *evaluator) evalCall(ctx context.Context, e *parser.Call) Value {
@@ -133,14 +136,13 @@ func (ev *evaluator) rangeArgument(ctx context.Context, e parser.Expr) rangeArg 
 		if a.Timestamp != nil {
 			offset = a.OriginalOffset.Milliseconds() + ev.startTimestamp - *a.Timestamp
 		}
-		series := seriesFromMatrix(mat)
-		recycleFloats(floatSlices(mat, nil))
 		return rangeArg{
-			series: series,
+			series: seriesFromMatrix(mat),
 			offset: offset,
 			rng:    a.Range.Milliseconds(),
 			fixed:  a.Timestamp != nil,
 			pos:    a.PositionRange(),
+			owned:  mat,
 		}
 	}
 	ev.errorf("unexpected range argument %T", e)
@@ -180,8 +182,9 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 	numSteps := ev.numSteps()
 	mat := make(Matrix, 0, len(ra.series))
 	inMatrix := make(Matrix, 1)
+	w := getWindow()
+	defer putWindow(w)
 	var (
-		w              window
 		it             storage.Iterator
 		lastNonCounter string // the last metric name annotated as not a counter
 	)
@@ -242,7 +245,7 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 			}
 		}
 		ev.st.currentSamples -= w.size()
-		out.Floats = shrinkFloats(out.Floats)
+		out.Floats = ev.shrinkFloats(out.Floats)
 		if n := len(out.Floats) + histogramPointsSize(out.Histograms); n > 0 {
 			ev.addSamples(n)
 			mat = append(mat, out)
@@ -260,6 +263,7 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 	for _, m := range others {
 		recycleFloats(floatSlices(m, nil))
 	}
+	recycleFloats(floatSlices(ra.owned, nil))
 	if name == "absent_over_time" {
 		return ev.absentOverTime(mat, e.Args[0])
 	}
@@ -283,24 +287,38 @@ func hasCounterSuffix(name string) bool {
 // the steps where no series had any.
 func (ev *evaluator) absentOverTime(mat Matrix, arg parser.Expr) Matrix {
 	steps := ev.numSteps()
-	found := make(map[int64]struct{}, steps)
+	// Only the steps the series cover matter; their points are not kept.
+	defer func() {
+		for _, s := range mat {
+			putFPoints(s.Floats)
+		}
+	}()
+	// Every point is at a step of this evaluator.
+	found := make([]bool, steps)
+	nFound := 0
+	mark := func(t int64) {
+		if i := (t - ev.startTimestamp) / ev.interval; !found[i] {
+			found[i] = true
+			nFound++
+		}
+	}
 	for _, s := range mat {
 		if len(s.Floats)+len(s.Histograms) == steps {
 			return Matrix{}
 		}
 		for _, p := range s.Floats {
-			found[p.T] = struct{}{}
+			mark(p.T)
 		}
 		for _, p := range s.Histograms {
-			found[p.T] = struct{}{}
+			mark(p.T)
 		}
 	}
-	if len(found) == steps {
+	if nFound == steps {
 		return Matrix{}
 	}
-	pts := make([]FPoint, 0, steps-len(found))
-	for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
-		if _, ok := found[ts]; !ok {
+	pts := make([]FPoint, 0, steps-nFound)
+	for i, ts := 0, ev.startTimestamp; ts <= ev.endTimestamp; i, ts = i+1, ts+ev.interval {
+		if !found[i] {
 			pts = append(pts, FPoint{T: ts, F: 1})
 		}
 	}
@@ -308,41 +326,72 @@ func (ev *evaluator) absentOverTime(mat Matrix, arg parser.Expr) Matrix {
 }
 
 // evalTimestampFunction evaluates timestamp() or start_timestamp() of a
-// selector, which report the times of the samples themselves.
+// selector, which report the times of the samples themselves. It walks one
+// series at a time through all steps, as evalSeries does, so one iterator
+// serves every series.
 func (ev *evaluator) evalTimestampFunction(ctx context.Context, vs *parser.VectorSelector, e *parser.Call) Value {
 	series := ev.expand(ctx, vs)
-	cursors := make([]cursor, len(series))
-	for i, s := range series {
-		cursors[i].reset(s.Iterator(nil))
-	}
 	start := e.Func.Name == "start_timestamp"
-	return ev.rangeEval(ctx, nil, func(_ []Vector, _ [][]int, enh *evalNodeHelper) Vector {
-		offset := vs.Offset.Milliseconds()
-		if vs.Timestamp != nil {
-			// Every step reads the sample at the @ time.
-			offset = vs.OriginalOffset.Milliseconds() + enh.ts - *vs.Timestamp
-		}
-		for i, s := range series {
-			t, _, _, ok := cursors[i].at(enh.ts-offset, ev.st.lookback)
+	original := ev.st.currentSamples
+	numSteps := ev.numSteps()
+	mat := make(Matrix, 0, len(series))
+	var single []FPoint // as in evalSeries
+	if numSteps == 1 {
+		single = make([]FPoint, len(series))
+	}
+	var c cursor
+	var it storage.Iterator
+	for i, s := range series {
+		ev.checkContext(ctx)
+		it = s.Iterator(it)
+		c.reset(it)
+		var pts []FPoint
+		for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
+			offset := vs.Offset.Milliseconds()
+			if vs.Timestamp != nil {
+				// Every step reads the sample at the @ time.
+				offset = vs.OriginalOffset.Milliseconds() + ts - *vs.Timestamp
+			}
+			t, _, _, ok := c.at(ts-offset, ev.st.lookback)
 			if !ok {
 				continue
 			}
 			ev.addSamples(1)
-			ev.samplesStats.addAtTimestamp(enh.ts, 1)
+			ev.samplesStats.addAtTimestamp(ts, 1)
 			v := float64(t) / 1000
 			if start {
-				if cursors[i].sti == nil {
+				if c.sti == nil {
 					continue
 				}
-				v = float64(cursors[i].prevST) / 1000
+				v = float64(c.prevST) / 1000
 			}
-			metric := s.Labels()
-			if !enh.delayedNameRemoval {
-				metric = dropMetadataLabels(metric)
+			if pts == nil {
+				if single != nil {
+					pts = single[i : i : i+1]
+				} else {
+					pts = getFPoints(numSteps)
+				}
 			}
-			enh.out = append(enh.out, Sample{Metric: metric, F: v, DropName: true})
+			pts = append(pts, FPoint{T: ts, F: v})
 		}
-		ev.updatePeak()
-		return enh.out
-	})
+		if err := c.err(); err != nil {
+			ev.error(ErrStorage{Err: err})
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		metric := s.Labels()
+		if !ev.st.delayedNameRemoval {
+			metric = dropMetadataLabels(metric)
+		}
+		mat = append(mat, Series{Metric: metric, Floats: ev.shrinkFloats(pts), DropName: true})
+	}
+	if !ev.st.delayedNameRemoval {
+		// Series that differ only in the name collide, at one step as
+		// an error and at different steps as one series.
+		mat = ev.mergeSeriesWithSameLabelset(mat)
+	}
+	ev.st.currentSamples = original + mat.TotalSamples()
+	ev.updatePeak()
+	return mat
 }

@@ -25,8 +25,11 @@ type evalState struct {
 	lookback           int64
 	subqueryInterval   func(int64) int64
 	delayedNameRemoval bool
-	logger             *slog.Logger
-	annos              Annotations
+	// recycleResults is set when Query.Close takes the result's points
+	// back (EngineOpts.RecycleResults).
+	recycleResults bool
+	logger         *slog.Logger
+	annos          Annotations
 }
 
 // evaluator evaluates expressions at the steps from startTimestamp to
@@ -490,13 +493,13 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 		seriesSigs, stepSigs = signatureOrdinals(matching, mats, enh)
 	}
 
-	type outSeries struct {
-		Series
-		lastT int64
-	}
 	var (
-		result  = make([]outSeries, 0, biggest)
-		byLabel = make(map[labels.Labels]int, biggest)
+		// result becomes the returned matrix; lastT[i] is the time of the
+		// last point of result[i], to catch two outputs with the same
+		// labels at one step. An instant evaluation needs none of them.
+		result  Matrix
+		lastT   []int64
+		byLabel map[labels.Labels]int
 		temp    = ev.st.currentSamples
 		// prevIdx[k] is the result series the k-th output sample went to
 		// at the previous step. Outputs mostly come in the same order at
@@ -504,6 +507,11 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 		// comparing with that series first saves a map lookup per sample.
 		prevIdx []int
 	)
+	if ev.startTimestamp != ev.endTimestamp {
+		result = make(Matrix, 0, biggest)
+		lastT = make([]int64, 0, biggest)
+		byLabel = make(map[labels.Labels]int, biggest)
+	}
 	for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
 		ev.checkContext(ctx)
 		ev.st.currentSamples = temp
@@ -535,10 +543,14 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 				ev.errorf("vector cannot contain metrics with the same labelset")
 			}
 			mat := make(Matrix, len(out))
+			// One array holds the points of all series, each capped to
+			// its own.
+			pts := make([]FPoint, len(out))
 			for i, s := range out {
 				mat[i] = Series{Metric: s.Metric, DropName: s.DropName}
 				if s.H == nil {
-					mat[i].Floats = []FPoint{{T: ts, F: s.F}}
+					pts[i] = FPoint{T: ts, F: s.F}
+					mat[i].Floats = pts[i : i+1 : i+1]
 				} else {
 					mat[i].Histograms = []HPoint{{T: ts, H: s.H}}
 				}
@@ -558,8 +570,9 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 			if idx < 0 {
 				idx = len(result)
 				byLabel[s.Metric] = idx
-				result = append(result, outSeries{Series: Series{Metric: s.Metric, DropName: s.DropName}, lastT: ts - 1})
-			} else if result[idx].lastT == ts {
+				result = append(growDoubling(result), Series{Metric: s.Metric, DropName: s.DropName})
+				lastT = append(growDoubling(lastT), ts-1)
+			} else if lastT[idx] == ts {
 				ev.errorf("vector cannot contain metrics with the same labelset")
 			}
 			if k < len(prevIdx) {
@@ -568,7 +581,7 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 				prevIdx = append(prevIdx, idx)
 			}
 			r := &result[idx]
-			r.lastT = ts
+			lastT[idx] = ts
 			if s.H == nil {
 				if r.Floats == nil {
 					if ts == ev.startTimestamp {
@@ -586,14 +599,12 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 		}
 	}
 	recycleFloats(consumed)
-	mat := make(Matrix, len(result))
 	for i := range result {
-		mat[i] = result[i].Series
-		mat[i].Floats = shrinkFloats(mat[i].Floats)
+		result[i].Floats = ev.shrinkFloats(result[i].Floats)
 	}
-	ev.st.currentSamples = originalSamples + mat.TotalSamples()
+	ev.st.currentSamples = originalSamples + result.TotalSamples()
 	ev.updatePeak()
-	return mat
+	return result
 }
 
 func vectorSamples(v Vector) int {
@@ -669,4 +680,16 @@ func signatureOrdinals(matching *parser.VectorMatching, mats []Matrix, enh *eval
 	}
 	enh.numSigs = len(ordinals)
 	return seriesSigs, stepSigs
+}
+
+// growDoubling returns s with room for one more element, doubling its
+// capacity when full. append grows large slices by a quarter at a time,
+// which allocates about five times the final size over all the growth; an
+// operator whose output gains series at every step (count_values) would
+// spend most of its memory on that.
+func growDoubling[T any](s []T) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	return slices.Grow(s, max(cap(s), 4))
 }

@@ -1,6 +1,10 @@
 package promql
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/vigil-monitoring/vigil/internal/storage"
+)
 
 // Float point slices of intermediate results are recycled: an operator
 // that has consumed its operands' points (rangeEval, aggregations, range
@@ -95,9 +99,10 @@ func recycleFloats(slices [][]FPoint) {
 // shrinkFloats returns s in a slice of its own length when it fills less
 // than a quarter of its capacity (a sparse series in a slice sized for
 // every step), recycling the large one. Results then hold little unused
-// room.
-func shrinkFloats(s []FPoint) []FPoint {
-	if cap(s) < minPooledPoints || len(s) >= cap(s)/4 {
+// room. When the engine takes results back on Close, the room is reused
+// rather than held, and copying would only cost an allocation.
+func (ev *evaluator) shrinkFloats(s []FPoint) []FPoint {
+	if ev.st.recycleResults || cap(s) < minPooledPoints || len(s) >= cap(s)/4 {
 		return s
 	}
 	var out []FPoint
@@ -107,4 +112,55 @@ func shrinkFloats(s []FPoint) []FPoint {
 	}
 	putFPoints(s)
 	return out
+}
+
+// Windows are recycled across queries together with their buffers, which
+// grow to the most samples one range held: a query over a long range
+// would otherwise grow them again from nothing.
+var windowPool = sync.Pool{New: func() any { return new(window) }}
+
+// maxPooledWindowPoints bounds the buffers kept in the pool, so one query
+// over a huge range does not pin its memory.
+const maxPooledWindowPoints = 1 << 16
+
+func getWindow() *window { return windowPool.Get().(*window) }
+
+// putWindow recycles w, which nothing may use afterwards.
+func putWindow(w *window) {
+	if cap(w.fbuf.buf) > maxPooledWindowPoints || cap(w.hbuf.buf) > maxPooledWindowPoints {
+		return
+	}
+	w.fbuf.reset()
+	w.fcum.reset()
+	w.hbuf.reset()
+	w.fstbuf.reset()
+	w.hstbuf.reset()
+	w.sync()
+	w.it = nil
+	windowPool.Put(w)
+}
+
+// The slices of selected series are recycled across queries: a selector
+// over many series would otherwise grow one from nothing every query.
+var seriesSlicePool sync.Pool // of *[]storage.Series
+
+func getSeriesSlice() []storage.Series {
+	if p, ok := seriesSlicePool.Get().(*[]storage.Series); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+// recycleSelections hands back the series slices of a finished query's
+// selections, which nothing may use afterwards.
+func (st *evalState) recycleSelections() {
+	for _, sel := range st.selections {
+		if c := cap(sel.series); c > 0 && c <= maxPooledWindowPoints {
+			s := sel.series[:c]
+			clear(s) // Let the series be collected.
+			s = s[:0]
+			seriesSlicePool.Put(&s)
+		}
+		sel.series = nil
+	}
 }

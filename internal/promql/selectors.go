@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
+	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/model/value"
 	"github.com/vigil-monitoring/vigil/internal/promql/parser"
 	"github.com/vigil-monitoring/vigil/internal/storage"
@@ -33,6 +34,9 @@ func (ev *evaluator) expand(ctx context.Context, vs *parser.VectorSelector) []st
 	}
 	if sel.expanded {
 		return sel.series
+	}
+	if sel.series == nil {
+		sel.series = getSeriesSlice()
 	}
 	for sel.set.Next() {
 		ev.checkContext(ctx)
@@ -140,7 +144,13 @@ func (ev *evaluator) evalSeries(ctx context.Context, series []storage.Series, of
 	var c cursor
 	var it storage.Iterator
 	lookback := ev.st.lookback
-	for _, s := range series {
+	// At a single step, the series' one points share an array, each
+	// capped to its own.
+	var single []FPoint
+	if numSteps == 1 {
+		single = make([]FPoint, len(series))
+	}
+	for i, s := range series {
 		ev.checkContext(ctx)
 		it = s.Iterator(it)
 		c.reset(it)
@@ -156,7 +166,11 @@ func (ev *evaluator) evalSeries(ctx context.Context, series []storage.Series, of
 				ev.addSamples(1)
 				ev.samplesStats.addAtStep(step, 1)
 				if ss.Floats == nil {
-					ss.Floats = getFPoints(numSteps)
+					if single != nil {
+						ss.Floats = single[i : i : i+1]
+					} else {
+						ss.Floats = getFPoints(numSteps)
+					}
 				}
 				ss.Floats = append(ss.Floats, FPoint{T: ts, F: f})
 			} else {
@@ -169,7 +183,7 @@ func (ev *evaluator) evalSeries(ctx context.Context, series []storage.Series, of
 		if err := c.err(); err != nil {
 			ev.error(ErrStorage{Err: err})
 		}
-		ss.Floats = shrinkFloats(ss.Floats)
+		ss.Floats = ev.shrinkFloats(ss.Floats)
 		if len(ss.Floats)+len(ss.Histograms) > 0 {
 			mat = append(mat, ss)
 		}
@@ -380,7 +394,8 @@ func (ev *evaluator) matrixSelector(ctx context.Context, ms *parser.MatrixSelect
 	mint, maxt := ev.rangeBounds(ev.startTimestamp, offset, rng, vs.Anchored, vs.Smoothed)
 	series := ev.expand(ctx, vs)
 	mat := make(Matrix, 0, len(series))
-	var w window
+	w := getWindow()
+	defer putWindow(w)
 	var it storage.Iterator
 	for _, s := range series {
 		ev.checkContext(ctx)
@@ -496,7 +511,8 @@ func extendHistograms(hs []HPoint, rangeStart, rangeEnd int64, smoothed bool) ([
 func (ev *evaluator) smoothSeries(ctx context.Context, series []storage.Series, offset int64, pos parser.PositionRange) Matrix {
 	mat := make(Matrix, 0, len(series))
 	lb := ev.st.lookback
-	var w window
+	w := getWindow()
+	defer putWindow(w)
 	var it storage.Iterator
 	for _, s := range series {
 		ev.checkContext(ctx)
@@ -568,11 +584,22 @@ func smoothHistogramAt(hs []HPoint, t int64) (*histogram.FloatHistogram, error) 
 
 // seriesFromMatrix turns evaluated series (a subquery's result) into
 // storage series, so that range functions can read them like selected
-// ones. Counter reset hints are cleared: the subquery's points are samples
-// of samples, so a hint may refer to a sample not among them.
+// ones. Series of floats alone are read in place (see floatSeries): the
+// caller keeps mat's points until it is done with the series. Counter
+// reset hints are cleared: the subquery's points are samples of samples,
+// so a hint may refer to a sample not among them.
 func seriesFromMatrix(mat Matrix) []storage.Series {
 	out := make([]storage.Series, 0, len(mat))
+	var fs []floatSeries
 	for _, s := range mat {
+		if len(s.Histograms) == 0 {
+			if fs == nil {
+				fs = make([]floatSeries, 0, len(mat))
+			}
+			fs = append(fs, floatSeries{metric: s.Metric, points: s.Floats})
+			out = append(out, &fs[len(fs)-1])
+			continue
+		}
 		samples := make([]storage.Sample, 0, len(s.Floats)+len(s.Histograms))
 		i, j := 0, 0
 		for i < len(s.Floats) || j < len(s.Histograms) {
@@ -594,3 +621,69 @@ func seriesFromMatrix(mat Matrix) []storage.Series {
 	}
 	return out
 }
+
+// floatSeries is a series of evaluated float points, read through
+// floatPointIterator without copying them.
+type floatSeries struct {
+	metric labels.Labels
+	points []FPoint
+}
+
+func (s *floatSeries) Labels() labels.Labels { return s.metric }
+
+func (s *floatSeries) Iterator(it storage.Iterator) storage.Iterator {
+	fi, ok := it.(*floatPointIterator)
+	if !ok {
+		fi = new(floatPointIterator)
+	}
+	fi.points, fi.i = s.points, -1
+	return fi
+}
+
+// floatPointIterator walks float points. i is -1 before the first Next
+// and len(points) once exhausted.
+type floatPointIterator struct {
+	points []FPoint
+	i      int
+}
+
+func (it *floatPointIterator) Next() storage.ValueType {
+	if it.i < len(it.points) {
+		it.i++
+	}
+	if it.i < len(it.points) {
+		return storage.ValFloat
+	}
+	return storage.ValNone
+}
+
+func (it *floatPointIterator) Seek(t int64) storage.ValueType {
+	it.i = max(it.i, 0)
+	if it.i < len(it.points) && it.points[it.i].T < t {
+		rest := it.points[it.i:]
+		it.i += sort.Search(len(rest), func(j int) bool { return rest[j].T >= t })
+	}
+	if it.i < len(it.points) {
+		return storage.ValFloat
+	}
+	return storage.ValNone
+}
+
+func (it *floatPointIterator) At() (int64, float64) {
+	p := it.points[it.i]
+	return p.T, p.F
+}
+
+func (it *floatPointIterator) AtT() int64 { return it.points[it.i].T }
+
+// AtHistogram and AtFloatHistogram are never valid: every point is a
+// float. They report the time alone, as other iterators do for a float.
+func (it *floatPointIterator) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {
+	return it.points[it.i].T, nil
+}
+
+func (it *floatPointIterator) AtFloatHistogram(*histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	return it.points[it.i].T, nil
+}
+
+func (it *floatPointIterator) Err() error { return nil }

@@ -442,11 +442,7 @@ func TestCacheFlushWhenFailingScrapesGrowIt(t *testing.T) {
 	if got := counterValue(sl.metrics.cacheFlushForced); got != 1 {
 		t.Errorf("flush counter = %v", got)
 	}
-	for k, i := range sl.cache.index {
-		if sl.cache.entries[i].key != k {
-			t.Fatalf("index broken for %q", k)
-		}
-	}
+	checkIndex(t, sl.cache)
 }
 
 // A target far over its sample_limit must not grow the cache with every

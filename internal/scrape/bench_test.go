@@ -84,7 +84,7 @@ func BenchmarkScrapeHTTPGzip(b *testing.B) {
 	}))
 	sl := testLoop(b, nopAppendable{}, simpleJob)
 	tg := newTarget("j", labels.FromStrings("__address__", hostOf(srv), "__scheme__", "http", "__metrics_path__", "/metrics", "job", "j", "instance", "x"), labels.EmptyLabels(), nil, time.Minute, time.Minute)
-	sc, err := newTargetScraper(tg, &sl.opts, sl.buffers)
+	sc, err := newTargetScraper(tg, &sl.opts, sl.buffers, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -122,4 +122,27 @@ func BenchmarkScrapeAppendHead(b *testing.B) {
 	}
 	b.Cleanup(func() { db.Close() })
 	benchAppend(b, db, false)
+}
+
+// BenchmarkScrapeCacheMemory reports the heap a target's scrape cache
+// holds per series once it has seen the ~1 MiB node-exporter body: the
+// cache is one of the few per-series structures outside storage.
+func BenchmarkScrapeCacheMemory(b *testing.B) {
+	body := exposition.GenerateNodeExporterPayload(1 << 20)
+	var perSeries float64
+	for b.Loop() {
+		sl := testLoop(b, nopAppendable{}, simpleJob)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		res, err := sl.append(nopAppender{}, body, "text/plain; version=0.0.4", timeOf(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perSeries = float64(after.HeapAlloc-before.HeapAlloc) / float64(res.total)
+		runtime.KeepAlive(sl)
+	}
+	b.ReportMetric(perSeries, "heap-B/series")
 }

@@ -1,6 +1,8 @@
 package scrape
 
 import (
+	"bytes"
+	"hash/maphash"
 	"sync"
 
 	"github.com/vigil-monitoring/vigil/internal/exposition"
@@ -35,11 +37,14 @@ const metadataKeepAttempts = 10
 
 // cacheEntry is one series of the target as last seen.
 type cacheEntry struct {
-	key string // the raw series bytes from the parser
 	// lset is the final label set (target labels added, metric relabeling
 	// applied). Empty means relabeling dropped the series.
 	lset labels.Labels
 	ref  storage.SeriesRef
+	// keyOff and keyLen locate the raw series bytes from the parser in
+	// the cache's key arena.
+	keyOff int
+	keyLen uint32
 	// seen is the attempt in which the series last appeared.
 	seen uint32
 	// trackedNow is the attempt in which the series was last appended with
@@ -59,17 +64,35 @@ type cacheEntry struct {
 // "in the previous scrape" when its tracked number equals lastDone, the
 // last attempt that completed (committed or was empty).
 //
+// Memory: the cache holds one entry per series of every target, so its
+// size per series counts. The raw series bytes live back to back in one
+// arena rather than as a string each, and the index is keyed by a 64-bit
+// hash of them rather than by the bytes: both halve what a string key
+// costs (header, allocation rounding, the map slot) and leave the index
+// and the arena without pointers for the garbage collector to scan. Two
+// different series whose hashes collide are told apart by comparing the
+// bytes; the later one goes to a small map keyed by its bytes.
+//
 // The series part is used by the loop goroutine only. The metadata part
 // is also read by API goroutines; see meta.
 type scrapeCache struct {
-	// INVARIANT: index[entries[i].key] == i for every i, and index has no
-	// other keys.
-	index   map[string]int32
-	entries []cacheEntry
+	// INVARIANT: every entry i is found by lookup(its key bytes) and no
+	// other key finds anything: index[hash(key)] == i, or, when that slot
+	// belongs to another key with the same hash, collided[key] == i.
+	index    map[uint64]int32
+	collided map[string]int32
+	seed     maphash.Seed
+	// weakHash replaces the hash in tests, to force collisions.
+	weakHash func([]byte) uint64
+	entries  []cacheEntry
+	// arena holds the entries' keys; dead counts the bytes of keys whose
+	// entries were evicted, reclaimed by compacting once they dominate.
+	arena []byte
+	dead  int
 	// cursor is where the next series is expected: targets expose their
 	// series in the same order scrape after scrape, and entries keep the
 	// order they were first seen in, so comparing the next entry's key
-	// usually finds the series without hashing it. The map is the
+	// usually finds the series without hashing it. The index is the
 	// fallback when the order changed.
 	cursor int
 
@@ -95,6 +118,12 @@ type scrapeCache struct {
 		mu sync.RWMutex
 		m  map[string]*metaEntry
 	}
+	// metaOrder is the families in the order the last attempt met them,
+	// and metaNext the same for the current attempt; metaCursor is the
+	// next expected. Like series, families come in the same order every
+	// scrape, so this spares a map lookup per HELP and TYPE line.
+	metaOrder, metaNext []*metaEntry
+	metaCursor          int
 }
 
 type metaEntry struct {
@@ -106,7 +135,7 @@ type metaEntry struct {
 }
 
 func newScrapeCache(m *scrapeMetrics) *scrapeCache {
-	c := &scrapeCache{index: map[string]int32{}, metrics: m}
+	c := &scrapeCache{index: map[uint64]int32{}, seed: maphash.MakeSeed(), metrics: m}
 	c.meta.m = map[string]*metaEntry{}
 	return c
 }
@@ -139,20 +168,73 @@ func newScrapeCacheReplacing(old *scrapeCache, m *scrapeMetrics) *scrapeCache {
 func (c *scrapeCache) begin() uint32 {
 	c.attempt++
 	c.cursor = 0
+	clear(c.metaOrder) // drop entries the map may have expired
+	c.metaOrder, c.metaNext = c.metaNext, c.metaOrder[:0]
+	c.metaCursor = 0
 	return c.attempt
+}
+
+// keyOf returns the raw series bytes of entry e.
+func (c *scrapeCache) keyOf(e *cacheEntry) []byte {
+	return c.arena[e.keyOff : e.keyOff+int(e.keyLen)]
+}
+
+func (c *scrapeCache) hash(b []byte) uint64 {
+	if c.weakHash != nil {
+		return c.weakHash(b)
+	}
+	return maphash.Bytes(c.seed, b)
+}
+
+// lookup returns the index of the entry for the raw series bytes.
+func (c *scrapeCache) lookup(met []byte) (int32, bool) {
+	if i, ok := c.index[c.hash(met)]; ok && bytes.Equal(c.keyOf(&c.entries[i]), met) {
+		return i, true
+	}
+	if c.collided != nil {
+		i, ok := c.collided[string(met)] // does not allocate
+		return i, ok
+	}
+	return 0, false
+}
+
+// setIndex makes the key of entry i find i; the key is not in the index
+// yet, or is there for i's old position.
+func (c *scrapeCache) setIndex(i int32) {
+	key := c.keyOf(&c.entries[i])
+	h := c.hash(key)
+	if j, ok := c.index[h]; ok && !bytes.Equal(c.keyOf(&c.entries[j]), key) {
+		if c.collided == nil {
+			c.collided = map[string]int32{}
+		}
+		c.collided[string(key)] = i
+		return
+	}
+	c.index[h] = i
+}
+
+// unindex removes the key of entry i, which is in the index for i.
+func (c *scrapeCache) unindex(i int32) {
+	key := c.keyOf(&c.entries[i])
+	if c.collided != nil {
+		if j, ok := c.collided[string(key)]; ok && j == i {
+			delete(c.collided, string(key))
+			return
+		}
+	}
+	delete(c.index, c.hash(key))
 }
 
 // get returns the entry for the raw series bytes. The pointer is valid
 // until the next add.
 func (c *scrapeCache) get(met []byte) (*cacheEntry, bool) {
 	if c.cursor < len(c.entries) {
-		// The string conversions below do not allocate.
-		if e := &c.entries[c.cursor]; e.key == string(met) {
+		if e := &c.entries[c.cursor]; bytes.Equal(c.keyOf(e), met) {
 			c.cursor++
 			return e, true
 		}
 	}
-	i, ok := c.index[string(met)]
+	i, ok := c.lookup(met)
 	if !ok {
 		return nil, false
 	}
@@ -163,11 +245,45 @@ func (c *scrapeCache) get(met []byte) (*cacheEntry, bool) {
 // add inserts a new series (lset empty for a dropped one) and returns its
 // entry, valid until the next add.
 func (c *scrapeCache) add(met []byte, lset labels.Labels, ref storage.SeriesRef) *cacheEntry {
-	key := string(met)
-	c.index[key] = int32(len(c.entries))
-	c.entries = append(c.entries, cacheEntry{key: key, lset: lset, ref: ref})
+	off := len(c.arena)
+	c.arena = append(c.arena, met...)
+	c.entries = append(c.entries, cacheEntry{keyOff: off, keyLen: uint32(len(met)), lset: lset, ref: ref})
+	i := int32(len(c.entries) - 1)
+	c.setIndex(i)
 	c.cursor = len(c.entries)
-	return &c.entries[len(c.entries)-1]
+	return &c.entries[i]
+}
+
+// evict removes the entries keep rejects, keeping the others in order,
+// and compacts the arena when most of it belongs to evicted keys.
+func (c *scrapeCache) evict(keep func(e *cacheEntry) bool) {
+	w := 0
+	for r := range c.entries {
+		e := &c.entries[r]
+		if !keep(e) {
+			c.unindex(int32(r))
+			c.dead += int(e.keyLen)
+			continue
+		}
+		if w != r {
+			c.unindex(int32(r))
+			c.entries[w] = *e
+			c.setIndex(int32(w))
+		}
+		w++
+	}
+	clear(c.entries[w:]) // drop references to evicted label sets
+	c.entries = c.entries[:w]
+	if c.dead > 4<<10 && c.dead > len(c.arena)/2 {
+		arena := make([]byte, 0, len(c.arena)-c.dead)
+		for i := range c.entries {
+			e := &c.entries[i]
+			off := len(arena)
+			arena = append(arena, c.keyOf(e)...)
+			e.keyOff = off
+		}
+		c.arena, c.dead = arena, 0
+	}
 }
 
 // complete finishes attempt cur, which appended everything it parsed
@@ -180,7 +296,7 @@ func (c *scrapeCache) add(met []byte, lset labels.Labels, ref storage.SeriesRef)
 func (c *scrapeCache) complete(cur uint32, good bool, stale func(ref storage.SeriesRef, lset labels.Labels) bool) {
 	prev := c.lastDone
 	ok := true
-	w := 0
+	evict := false
 	for r := range c.entries {
 		e := &c.entries[r]
 		if ok && prev != 0 && e.tracked == prev && e.trackedNow != cur {
@@ -190,17 +306,12 @@ func (c *scrapeCache) complete(cur uint32, good bool, stale func(ref storage.Ser
 			e.tracked = cur
 		}
 		if good && e.seen != cur {
-			delete(c.index, e.key)
-			continue
+			evict = true
 		}
-		if w != r {
-			c.entries[w] = *e
-			c.index[e.key] = int32(w)
-		}
-		w++
 	}
-	clear(c.entries[w:]) // drop references to evicted label sets
-	c.entries = c.entries[:w]
+	if evict {
+		c.evict(func(e *cacheEntry) bool { return e.seen == cur })
+	}
 
 	if len(c.retired) > 0 {
 		now := make(map[labels.Labels]struct{}, len(c.entries))
@@ -222,6 +333,20 @@ func (c *scrapeCache) complete(cur uint32, good bool, stale func(ref storage.Ser
 		c.lastGood = cur
 		c.goodSize = len(c.entries)
 		c.expireMetadata(cur)
+		c.trim()
+	}
+}
+
+// trim gives back the spare capacity appending left in the entries and
+// the arena, up to an eighth: a target's series change rarely, while
+// doubling growth leaves a quarter of both unused on average, and they
+// are the bulk of the cache.
+func (c *scrapeCache) trim() {
+	if n := len(c.entries); cap(c.entries)-n > n/8+16 {
+		c.entries = append(make([]cacheEntry, 0, n+n/16), c.entries...)
+	}
+	if n := len(c.arena); cap(c.arena)-n > n/8+1024 {
+		c.arena = append(make([]byte, 0, n+n/16), c.arena...)
 	}
 }
 
@@ -236,33 +361,28 @@ func (c *scrapeCache) abort(cur uint32) {
 	if c.metrics != nil {
 		c.metrics.cacheFlushForced.Inc()
 	}
-	w := 0
-	for r := range c.entries {
-		e := &c.entries[r]
-		if e.seen != c.lastGood || c.lastGood == 0 {
-			delete(c.index, e.key)
-			continue
-		}
-		if w != r {
-			c.entries[w] = *e
-			c.index[e.key] = int32(w)
-		}
-		w++
-	}
-	clear(c.entries[w:])
-	c.entries = c.entries[:w]
+	c.evict(func(e *cacheEntry) bool { return e.seen == c.lastGood && c.lastGood != 0 })
 }
 
 // metaFor returns the family's entry, creating it.
 func (c *scrapeCache) metaFor(name []byte, cur uint32) *metaEntry {
-	e := c.meta.m[string(name)]
-	if e == nil {
+	// HELP, TYPE and UNIT of one family come together: the entry is the
+	// one of the line before, or else the next family of the last scrape.
+	if n := len(c.metaNext); n > 0 && c.metaNext[n-1].name == string(name) {
+		return c.metaNext[n-1]
+	}
+	var e *metaEntry
+	if c.metaCursor < len(c.metaOrder) && c.metaOrder[c.metaCursor].name == string(name) {
+		e = c.metaOrder[c.metaCursor]
+		c.metaCursor++
+	} else if e = c.meta.m[string(name)]; e == nil {
 		e = &metaEntry{name: string(name), md: metadata.Metadata{Type: metadata.TypeUnknown}, changed: cur}
 		c.meta.mu.Lock()
 		c.meta.m[e.name] = e
 		c.meta.mu.Unlock()
 	}
 	e.seen = cur
+	c.metaNext = append(c.metaNext, e)
 	return e
 }
 

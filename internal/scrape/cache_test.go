@@ -3,7 +3,10 @@ package scrape
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -13,12 +16,13 @@ import (
 
 func checkIndex(t *testing.T, c *scrapeCache) {
 	t.Helper()
-	if len(c.index) != len(c.entries) {
-		t.Fatalf("index has %d keys, entries %d", len(c.index), len(c.entries))
+	if n := len(c.index) + len(c.collided); n != len(c.entries) {
+		t.Fatalf("index has %d keys, entries %d", n, len(c.entries))
 	}
-	for k, i := range c.index {
-		if c.entries[i].key != k {
-			t.Fatalf("index[%q] = %d holds %q", k, i, c.entries[i].key)
+	for i := range c.entries {
+		key := c.keyOf(&c.entries[i])
+		if j, ok := c.lookup(key); !ok || int(j) != i {
+			t.Fatalf("lookup(%q) = %d, %v; want %d", key, j, ok, i)
 		}
 	}
 }
@@ -108,5 +112,64 @@ func TestReadAllLimit(t *testing.T) {
 	}
 	if b, err := p.readAll(p.get(16), strings.NewReader(""), 10); err != nil || len(*b) != 0 {
 		t.Errorf("empty body: %v %d", err, len(*b))
+	}
+}
+
+// TestCacheHashCollisions runs churning, reordered bodies through a cache
+// whose hash collides constantly: every series must still be found as
+// itself, get its own samples, and be marked stale when it goes, and the
+// arena must be compacted as series leave.
+func TestCacheHashCollisions(t *testing.T) {
+	st := newTestStorage()
+	sl := testLoop(t, st, simpleJob)
+	sl.cache.weakHash = func(b []byte) uint64 { return uint64(len(b) % 3) }
+	body := func(from, to int, reverse bool) string {
+		var lines []string
+		for i := from; i < to; i++ {
+			lines = append(lines, fmt.Sprintf("m{i=\"%d\"} %d", i, i))
+		}
+		if reverse {
+			slices.Reverse(lines)
+		}
+		return strings.Join(lines, "\n") + "\n"
+	}
+	ts := int64(1000)
+	for round := range 12 {
+		from := round * 40
+		res := mustAppend(t, sl, body(from, from+100, round%2 == 1), ts)
+		checkIndex(t, sl.cache)
+		wantAdded := 40
+		if round == 0 {
+			wantAdded = 100
+		}
+		if res.seriesAdded != wantAdded || res.added != 100 {
+			t.Fatalf("round %d: %+v, want %d new series of 100", round, res, wantAdded)
+		}
+		if n := len(sl.cache.entries); n != 100 {
+			t.Fatalf("round %d: %d entries, want 100", round, n)
+		}
+		live := 0
+		for i := range sl.cache.entries {
+			live += int(sl.cache.entries[i].keyLen)
+		}
+		if len(sl.cache.arena) > 2*live+4<<10 {
+			t.Fatalf("round %d: arena of %d bytes for %d live", round, len(sl.cache.arena), live)
+		}
+		ts += 1000
+	}
+	if len(sl.cache.collided) == 0 {
+		t.Fatal("the weak hash caused no collisions: the test tests nothing")
+	}
+	// Series 0..39 were exposed once, at 1000, and marked stale at 2000.
+	for _, i := range []int{0, 39} {
+		s := st.samplesOf(t, labels.FromStrings("__name__", "m", "i", strconv.Itoa(i), "instance", "127.0.0.1:9", "job", "j"))
+		if len(s) != 2 || s[0].F != float64(i) || s[0].T != 1000 || !isStale(s[1]) || s[1].T != 2000 {
+			t.Errorf("m{i=%d} = %v", i, s)
+		}
+	}
+	// Series 450 was exposed in the last three rounds.
+	s := st.samplesOf(t, labels.FromStrings("__name__", "m", "i", "450", "instance", "127.0.0.1:9", "job", "j"))
+	if len(s) != 3 || s[0].F != 450 || s[2].T != ts-1000 {
+		t.Errorf("m{i=450} = %v", s)
 	}
 }

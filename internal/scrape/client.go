@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,9 +47,12 @@ type targetScraper struct {
 	req           *http.Request // built once; each scrape sends a copy carrying its context
 	bodySizeLimit int64
 	buffers       *bufferPool
+	// direct, when not nil, sends the requests instead of client.
+	direct          *directConn
+	followRedirects bool
 }
 
-func newTargetScraper(t *Target, o *loopOptions, buffers *bufferPool) (*targetScraper, error) {
+func newTargetScraper(t *Target, o *loopOptions, buffers *bufferPool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*targetScraper, error) {
 	req, err := http.NewRequest(http.MethodGet, t.URL().String(), nil)
 	if err != nil {
 		return nil, err
@@ -61,7 +65,44 @@ func newTargetScraper(t *Target, o *loopOptions, buffers *bufferPool) (*targetSc
 	}
 	req.Header.Set("User-Agent", o.userAgent)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(o.timeout.Seconds(), 'f', -1, 64))
-	return &targetScraper{client: o.client, req: req, bodySizeLimit: o.bodySizeLimit, buffers: buffers}, nil
+	s := &targetScraper{client: o.client, req: req, bodySizeLimit: o.bodySizeLimit, buffers: buffers, followRedirects: o.followRedirects}
+	if o.direct {
+		s.direct = newDirectConn(req, dial)
+	}
+	return s, nil
+}
+
+// close releases the scraper's own connection, if any.
+func (s *targetScraper) close() {
+	if s.direct != nil {
+		s.direct.close()
+	}
+}
+
+// do sends the scrape request.
+func (s *targetScraper) do(ctx context.Context) (*http.Response, error) {
+	if s.direct == nil {
+		return s.client.Do(s.req.WithContext(ctx))
+	}
+	resp, err := s.direct.do(ctx)
+	if err != nil || !s.followRedirects || !isRedirect(resp) {
+		return resp, err
+	}
+	// net/http knows how to follow redirects: it takes the target over.
+	_ = resp.Body.Close()
+	s.direct.close()
+	s.direct = nil
+	return s.client.Do(s.req.WithContext(ctx))
+}
+
+// isRedirect reports whether net/http's client would follow resp.
+func isRedirect(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return resp.Header.Get("Location") != ""
+	}
+	return false
 }
 
 // scrape fetches the target's body, decompressed, into a pooled buffer
@@ -69,7 +110,7 @@ func newTargetScraper(t *Target, o *loopOptions, buffers *bufferPool) (*targetSc
 // error the returned buffer may be nil. sizeHint is the size of the last
 // body, to start with a buffer that fits.
 func (s *targetScraper) scrape(ctx context.Context, sizeHint int) (buf *[]byte, contentType string, err error) {
-	resp, err := s.client.Do(s.req.WithContext(ctx))
+	resp, err := s.do(ctx)
 	if err != nil {
 		return nil, "", err
 	}

@@ -95,7 +95,7 @@ var reportSeries = [...]struct {
 const basicReportSeries = 5
 
 func newScrapeLoop(sp *scrapePool, t *Target, o loopOptions, cache *scrapeCache) (*scrapeLoop, error) {
-	scraper, err := newTargetScraper(t, &o, &sp.m.buffers)
+	scraper, err := newTargetScraper(t, &o, &sp.m.buffers, sp.m.opts.HTTPClientOptions.DialContext)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +151,7 @@ func (sl *scrapeLoop) stop(endOfRunStaleness bool) {
 // run is the loop goroutine: wait for the target's slot, then scrape once
 // per interval until stopped.
 func (sl *scrapeLoop) run() {
+	defer sl.scraper.close()
 	interval := sl.opts.interval
 	wait := time.NewTimer(sl.target.offset(time.Now(), interval, sl.seed))
 	select {

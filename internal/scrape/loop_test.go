@@ -208,7 +208,7 @@ func TestBodySizeLimitStopsReadingEarly(t *testing.T) {
 	}
 	base.interval, base.timeout = time.Second, 10*time.Second
 	tg := newTarget("j", labels.FromStrings("__address__", hostOf(srv), "__scheme__", "http", "__metrics_path__", "/metrics"), labels.EmptyLabels(), nil, time.Second, 10*time.Second)
-	sc, err := newTargetScraper(tg, &base, &m.buffers)
+	sc, err := newTargetScraper(tg, &base, &m.buffers, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func TestBodySizeLimitStopsReadingEarly(t *testing.T) {
 		w.Write(bytes.Repeat([]byte("#\n"), limit))
 	}))
 	tg2 := newTarget("j", labels.FromStrings("__address__", hostOf(big), "__scheme__", "http", "__metrics_path__", "/"), labels.EmptyLabels(), nil, time.Second, 10*time.Second)
-	sc2, _ := newTargetScraper(tg2, &base, &m.buffers)
+	sc2, _ := newTargetScraper(tg2, &base, &m.buffers, nil)
 	if _, _, err := sc2.scrape(context.Background(), 0); !errors.Is(err, errBodySizeLimit) {
 		t.Errorf("declared length: err = %v", err)
 	}

@@ -53,8 +53,8 @@ type Options struct {
 	// changed. Targets keep their metadata for the API either way.
 	AppendMetadata bool
 	// HTTPClientOptions adjusts every scrape client (a custom dialer, the
-	// idle connection timeout). Its UserAgent is replaced by the one built
-	// from Version.
+	// idle connection timeout). Its UserAgent is ignored: every scrape
+	// request carries the one built from Version.
 	HTTPClientOptions discovery.HTTPClientOptions
 }
 

@@ -81,6 +81,9 @@ type loopOptions struct {
 	validation               labels.ValidationScheme
 	metricRelabel            *metricRules
 	client                   *http.Client
+	// direct lets plain-HTTP targets be scraped by a directConn (see
+	// directEligible); followRedirects is the job's follow_redirects.
+	direct, followRedirects bool
 }
 
 // cacheCompatible reports whether a loop with options b may keep the
@@ -183,6 +186,8 @@ func (m *Manager) loopBase(cfg *config.ScrapeConfig, prev *loopOptions, prevCfg 
 		ctZero:              m.opts.EnableCreatedTimestampZeroIngestion,
 		appendMetadata:      m.opts.AppendMetadata,
 		validation:          cfg.MetricNameValidationScheme.LabelsScheme(),
+		direct:              directEligible(&cfg.HTTPClientConfig),
+		followRedirects:     cfg.HTTPClientConfig.FollowRedirects,
 	}
 	if prev != nil && prevCfg != nil && reflect.DeepEqual(prevCfg.MetricRelabelConfigs, cfg.MetricRelabelConfigs) {
 		o.metricRelabel = prev.metricRelabel
@@ -193,7 +198,9 @@ func (m *Manager) loopBase(cfg *config.ScrapeConfig, prev *loopOptions, prevCfg 
 		o.client = prev.client
 	} else {
 		opts := m.opts.HTTPClientOptions
-		opts.UserAgent = m.userAgent
+		// The request a loop builds once already carries the User-Agent;
+		// a round tripper setting it again would clone every request.
+		opts.UserAgent = ""
 		client, err := discovery.NewHTTPClient(cfg.HTTPClientConfig, opts)
 		if err != nil {
 			return loopOptions{}, fmt.Errorf("creating HTTP client for job %q: %w", cfg.JobName, err)

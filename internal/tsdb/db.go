@@ -177,6 +177,7 @@ func openHead(dir string, opts Options, minValid int64) (*Head, error) {
 	h.compactBound.Store(math.MinInt64)
 	h.stones.Store(tombstones.New())
 	h.metrics = newHeadMetrics()
+	h.ooo = newHeadOOO(opts.OutOfOrderTimeWindow)
 	mm, err := h.loadHeadChunks(filepath.Join(dir, "chunks_head"))
 	if err != nil {
 		return nil, err
@@ -256,10 +257,16 @@ func (db *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 		}
 		return nil, err
 	}
-	if len(qs) == 0 {
+	qs = append(qs, hq)
+	// After the head's: at a time held in order and out of order, the
+	// in-order sample wins.
+	if oq := db.head.oooQuerier(mint, maxt, false); oq != nil {
+		qs = append(qs, oq)
+	}
+	if len(qs) == 1 {
 		return hq, nil
 	}
-	return storage.NewMergeQuerier(append(qs, hq), nil, storage.ChainedSeriesMerge), nil
+	return storage.NewMergeQuerier(qs, nil, storage.ChainedSeriesMerge), nil
 }
 
 // WALReplayStatus returns the replay status (complete once Open returned).

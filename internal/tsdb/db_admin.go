@@ -44,11 +44,12 @@ func (db *DB) Snapshot(dir string, withHead bool) error {
 		return nil
 	}
 	h := db.head
-	mint, maxt := max(h.MinTime(), h.minValidTime.Load()), h.MaxTime()
+	// Out-of-order samples may lie below the in-order bounds.
+	mint, maxt := min(max(h.MinTime(), h.minValidTime.Load()), h.oooMinTime()), h.MaxTime()
 	if mint > maxt {
 		return nil // an empty head
 	}
-	q, err := h.Querier(mint, maxt)
+	q, err := h.querierWithOOO(mint, maxt, false)
 	if err != nil {
 		return err
 	}

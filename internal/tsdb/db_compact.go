@@ -88,19 +88,26 @@ func (db *DB) compactHeadLocked(ctx context.Context) error {
 
 // compactHeadOnce persists the head's oldest block range, [mint, maxt)
 // with maxt aligned to the block range, as a level-1 block, adds the
-// block, and truncates the head to maxt.
+// block, and truncates the head to maxt. Out-of-order samples older than
+// maxt go with it: those of the range into its block (whose start then
+// goes down to the range's start at most), older ones into blocks of
+// their own ranges (see persistOldOOO).
 //
 // Nothing acknowledged is lost and nothing is loaded twice:
 //   - Commits of samples older than maxt fail from the moment the range is
 //     chosen (Head.compactBound), so the block holds every acknowledged
-//     sample of its range.
+//     sample of its range. Out-of-order samples are the exception: they
+//     are taken while in the window, but those the compaction persists are
+//     frozen first (Head.freezeOOO), and only frozen ones are dropped.
 //   - Queriers opened before the block was added cannot see it; the
 //     truncation waits until they are closed, since they read the head
 //     lazily and would miss the truncated data.
 //   - A crash after the block is complete and before the head (and its
 //     WAL) are truncated leaves both copies on disk; Open sets the head's
 //     minimum valid time to the newest block's end before replay, so the
-//     WAL's copy is skipped.
+//     WAL's copy is skipped. Out-of-order samples are replayed again
+//     (Head.relogOOO had not superseded their records yet) and persisted
+//     again later; leveled compaction merges the copies.
 func (db *DB) compactHeadOnce(ctx context.Context) error {
 	h := db.head
 	mint := max(h.MinTime(), h.minValidTime.Load())
@@ -110,32 +117,53 @@ func (db *DB) compactHeadOnce(ctx context.Context) error {
 		h.compactBound.Store(maxt)
 	}
 	start := time.Now()
-	q, err := h.Querier(mint, maxt-1)
+	rs := rangeStart(mint, h.blockRange())
+	oooStarts := h.freezeOOO(maxt, h.blockRange())
+	bmint := mint
+	if len(oooStarts) > 0 && oooStarts[len(oooStarts)-1] == rs {
+		bmint = min(mint, max(rs, h.oooMinTime()))
+	}
+	q, err := h.querierWithOOO(bmint, maxt-1, true)
 	if err != nil {
 		return err
 	}
-	meta, err := db.compactor.Write(ctx, db.dir, q, mint, maxt, nil)
+	meta, err := db.compactor.Write(ctx, db.dir, q, bmint, maxt, nil)
 	q.Close()
 	empty := errors.Is(err, block.ErrEmpty)
 	db.metrics.observeCompaction(start, err == nil || empty)
-	var before uint64
 	switch {
 	case empty:
 		// Nothing in range (gaps, or everything deleted): the head only
 		// needs truncating.
-		before = h.readers.nextID()
 	case err != nil:
-		return fmt.Errorf("persist head range [%d, %d): %w", mint, maxt, err)
+		return fmt.Errorf("persist head range [%d, %d): %w", bmint, maxt, err)
 	default:
 		b, err := db.openWritten(meta)
 		if err != nil {
 			return err
 		}
-		before = db.swapBlocks(nil, b)
+		db.swapBlocks(nil, b)
 	}
-	db.stage("head-written")
-	if err := db.waitHeadReaders(before, mint, maxt-1); err != nil {
+	if _, err := db.persistOldOOO(ctx, oooStarts, rs); err != nil {
 		return err
+	}
+	// Every querier from here on sees the new blocks.
+	before := h.readers.nextID()
+	db.stage("head-written")
+	lowest := bmint
+	if len(oooStarts) > 0 {
+		lowest = min(lowest, oooStarts[0])
+	}
+	if err := db.waitHeadReaders(before, lowest, maxt-1); err != nil {
+		return err
+	}
+	if len(oooStarts) > 0 {
+		h.dropFrozenOOO()
+		// Before the truncation's checkpoint, which drops out-of-order
+		// records; Truncate writes them once more after it.
+		if err := h.relogOOO(); err != nil {
+			return fmt.Errorf("head compaction: %w", err)
+		}
 	}
 	if err := h.Truncate(maxt); err != nil {
 		return fmt.Errorf("truncate head to %d: %w", maxt, err)

@@ -23,8 +23,9 @@ import (
 //
 // Locking: a series' mutable fields are guarded by the lock of the stripe
 // its ref falls in (see stripeSeries); no goroutine ever holds two stripe
-// locks at once. Lock order: a stripe lock, then the postings lock or the
-// head chunk store's lock, never the other way round. walMu orders
+// locks at once. Lock order: a stripe lock, then the postings lock, the
+// head chunk store's lock or the ref index's lock, never the other way
+// round. walMu orders
 // commits' WAL writes (see headAppender.log).
 type Head struct {
 	opts     Options
@@ -79,6 +80,10 @@ type Head struct {
 
 	chunkRange int64 // milliseconds
 	replay     *ReplayProgress
+
+	// ooo holds the out-of-order window and the series with out-of-order
+	// samples (see head_ooo.go).
+	ooo *headOOO
 }
 
 // appendMinValid returns the oldest time an append may carry.
@@ -178,6 +183,8 @@ type seriesExt struct {
 	lastFH *histogram.FloatHistogram
 	// meta is interned: series of one metric family share it.
 	meta unique.Handle[metadata.Metadata] // zero when none
+	// ooo holds out-of-order samples (see head_ooo.go); nil when none.
+	ooo *oooBuffer
 }
 
 func newMemSeries(ref storage.SeriesRef, hash uint64, lbls seriesLabels) *memSeries {
@@ -221,25 +228,32 @@ type stripeLock struct {
 	_ [40]byte
 }
 
-// stripeSeries finds series by ref and by label hash. Both indexes are
-// split into stripes, each with its own table and lock.
+// stripeSeries finds series by ref and by label hash. The ref index is one
+// lock-free paged array (refIndex); the hash index is split into stripes,
+// each with its own table and lock.
 //
-// INVARIANT: locks[i] guards byRef[i], byHash[i] and the mutable fields of
-// every series whose ref&mask == i.
+// A ref's stripe is its run of 1<<stripeShift consecutive refs, not its
+// low bits: a scrape's series are created together and so get consecutive
+// refs, and an appender walking them in order takes each stripe lock once
+// per run instead of once per sample (see stripeCursor).
+//
+// INVARIANT: locks[i] guards byHash[i] and the mutable fields of every
+// series whose ref's stripe is i.
 type stripeSeries struct {
 	syms   *symbolTable
 	mask   uint64
 	locks  []stripeLock
-	byRef  []seriesTable
+	byRef  refIndex
 	byHash []seriesTable
 }
+
+const stripeShift = 6
 
 func newStripeSeries(size int, syms *symbolTable) *stripeSeries {
 	s := &stripeSeries{
 		syms:   syms,
 		mask:   uint64(size - 1),
 		locks:  make([]stripeLock, size),
-		byRef:  make([]seriesTable, size),
 		byHash: make([]seriesTable, size),
 	}
 	for i := range s.byHash {
@@ -248,16 +262,78 @@ func newStripeSeries(size int, syms *symbolTable) *stripeSeries {
 	return s
 }
 
-func (s *stripeSeries) refLock(ref storage.SeriesRef) *stripeLock {
-	return &s.locks[uint64(ref)&s.mask]
+// stripe returns the index of ref's stripe.
+func (s *stripeSeries) stripe(ref storage.SeriesRef) uint64 {
+	return (uint64(ref) >> stripeShift) & s.mask
 }
 
+func (s *stripeSeries) refLock(ref storage.SeriesRef) *stripeLock {
+	return &s.locks[s.stripe(ref)]
+}
+
+// getByRef returns the series with ref, nil if none. It takes no lock: a
+// caller that then locks the series must check memSeries.deleted.
 func (s *stripeSeries) getByRef(ref storage.SeriesRef) *memSeries {
-	i := uint64(ref) & s.mask
-	s.locks[i].RLock()
-	ms := s.byRef[i].getRef(ref)
-	s.locks[i].RUnlock()
-	return ms
+	return s.byRef.get(ref)
+}
+
+// walk calls f for the series in ref order, a stripe run at a time,
+// holding that run's stripe lock (the write lock when write is set).
+// Series created meanwhile may be missed. f must not keep run.
+func (s *stripeSeries) walk(write bool, f func(run []*memSeries)) {
+	var run []*memSeries
+	call := func(lock *stripeLock, gather func()) {
+		if write {
+			lock.Lock()
+		} else {
+			lock.RLock()
+		}
+		run = run[:0]
+		gather()
+		if len(run) > 0 {
+			f(run)
+		}
+		if write {
+			lock.Unlock()
+		} else {
+			lock.RUnlock()
+		}
+	}
+	const runLen = 1 << stripeShift
+	pages := s.byRef.pages()
+	for p := range pages {
+		pg := pages[p].Load()
+		if pg == nil {
+			continue
+		}
+		for off := 0; off < refPageSize; off += runLen {
+			first := storage.SeriesRef(p<<refPageBits + off)
+			call(s.refLock(first), func() {
+				for i := off; i < off+runLen; i++ {
+					if ms := pg.slots[i].Load(); ms != nil {
+						run = append(run, ms)
+					}
+				}
+			})
+		}
+	}
+	for _, ms := range s.byRef.overflowSeries() {
+		call(s.refLock(ms.ref), func() {
+			if s.byRef.get(ms.ref) == ms {
+				run = append(run, ms)
+			}
+		})
+	}
+}
+
+// deleteByRef removes the series from the ref index. The caller holds
+// their stripe locks.
+func (s *stripeSeries) deleteByRef(series []*memSeries) {
+	s.byRef.mu.Lock()
+	for _, ms := range series {
+		s.byRef.deleteLocked(ms)
+	}
+	s.byRef.mu.Unlock()
 }
 
 func (s *stripeSeries) getByHash(hash uint64, lset labels.Labels) *memSeries {
@@ -290,10 +366,7 @@ func (s *stripeSeries) getOrCreate(hash uint64, lset labels.Labels, create func(
 
 // setByRef adds ms to the ref index.
 func (s *stripeSeries) setByRef(ms *memSeries) {
-	j := uint64(ms.ref) & s.mask
-	s.locks[j].Lock()
-	s.byRef[j].insert(ms)
-	s.locks[j].Unlock()
+	s.byRef.insert(ms)
 }
 
 // deleteByHash removes ms from the hash index.

@@ -54,6 +54,7 @@ type appendBatch struct {
 	histSeries  []*memSeries
 	fhists      []record.RefFloatHistogramSample
 	fhistSeries []*memSeries
+	ooo         *oooBatch // samples applied out of order, for logOOO
 	metas       []record.RefMetadata
 	metaSeries  []*memSeries
 
@@ -67,6 +68,7 @@ type appendBatch struct {
 	newSeries []record.RefSeries    // scratch for the series record
 	bufs      [][]byte              // encoded records, reused
 	lb        labels.ScratchBuilder // decodes new series' labels
+	sink      int                   // see touchOpenChunks
 }
 
 // Sample kinds of a run.
@@ -192,8 +194,9 @@ func (a *headAppender) Append(ref storage.SeriesRef, lset labels.Labels, t int64
 		return 0, errAppenderDone
 	}
 	if t < a.h.appendMinValid() {
-		a.h.metrics.outOfBound.WithLabelValues("float").Inc()
-		return ref, storage.ErrOutOfBounds
+		if err := a.h.admitOOO(t, storage.ErrOutOfBounds, "float"); err != nil {
+			return ref, err
+		}
 	}
 	s, lock, err := a.lockSeries(ref, lset)
 	if err != nil {
@@ -202,6 +205,9 @@ func (a *headAppender) Append(ref storage.SeriesRef, lset labels.Labels, t int64
 	dup, err := s.appendableLocked(t, storage.Sample{T: t, F: v})
 	if err == nil {
 		err = a.checkPendingLocked(s, t)
+	}
+	if errors.Is(err, storage.ErrOutOfOrderSample) {
+		err = a.h.admitOOOLocked(s, storage.Sample{T: t, F: v}, err, "float")
 	}
 	if err != nil || dup {
 		lock.Unlock()
@@ -238,8 +244,9 @@ func (a *headAppender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels
 		return ref, fmt.Errorf("invalid histogram: %w", err)
 	}
 	if t < a.h.appendMinValid() {
-		a.h.metrics.outOfBound.WithLabelValues("histogram").Inc()
-		return ref, storage.ErrOutOfBounds
+		if err := a.h.admitOOO(t, storage.ErrOutOfBounds, "histogram"); err != nil {
+			return ref, err
+		}
 	}
 	s, lock, err := a.lockSeries(ref, lset)
 	if err != nil {
@@ -248,6 +255,9 @@ func (a *headAppender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels
 	dup, err := s.appendableLocked(t, storage.Sample{T: t, H: h, FH: fh})
 	if err == nil {
 		err = a.checkPendingLocked(s, t)
+	}
+	if errors.Is(err, storage.ErrOutOfOrderSample) {
+		err = a.h.admitOOOLocked(s, storage.Sample{T: t, H: h, FH: fh}, err, "histogram")
 	}
 	if err != nil || dup {
 		lock.Unlock()
@@ -319,7 +329,9 @@ func (a *headAppender) AppendCTZeroSample(ref storage.SeriesRef, lset labels.Lab
 // is out of order; the same time is a no-op when the value is identical
 // (dup) and a conflict otherwise.
 func (s *memSeries) appendableLocked(t int64, smp storage.Sample) (dup bool, err error) {
-	if t > s.lastT {
+	// lastT starts at MinInt64, a valid time: a series without samples
+	// takes any.
+	if t > s.lastT || (s.open == openNone && s.full == "" && t == math.MinInt64) {
 		return false, nil
 	}
 	if t < s.lastT {
@@ -354,6 +366,9 @@ func (a *headAppender) Commit() error {
 		return fmt.Errorf("tsdb: commit: write to WAL: %w", err)
 	}
 	err := a.apply()
+	if a.ooo != nil {
+		err = errors.Join(err, a.logOOO())
+	}
 	if c := a.h.compactNotify; c != nil && a.h.compactable() {
 		select {
 		case c <- struct{}{}:
@@ -445,14 +460,35 @@ type stripeCursor struct {
 	held *stripeLock
 }
 
-func (c *stripeCursor) lock(s *memSeries) {
+// lock makes sure s's stripe is the one held and reports whether it had
+// to take it.
+func (c *stripeCursor) lock(s *memSeries) bool {
 	l := c.ss.refLock(s.ref)
 	if l == c.held {
-		return
+		return false
 	}
 	c.unlock()
 	l.Lock()
 	c.held = l
+	return true
+}
+
+// touchOpenChunks reads the open float chunks of the series at the front
+// of series that share the stripe of series[0], which the caller holds.
+// Appending to a chunk not in the cache is a miss per sample, one after
+// the other; reading them all first lets the CPU overlap the misses.
+func touchOpenChunks(ss *stripeSeries, series []*memSeries) (sink int) {
+	stripe := ss.stripe(series[0].ref)
+	for _, s := range series[:min(len(series), 1<<stripeShift)] {
+		if ss.stripe(s.ref) != stripe {
+			break
+		}
+		if s.open == openXOR {
+			b := s.xor.Bytes()
+			sink += int(b[0]) + int(b[len(b)-1])
+		}
+	}
+	return sink
 }
 
 func (c *stripeCursor) unlock() {
@@ -510,12 +546,16 @@ func (a *headAppender) apply() error {
 	var nFloat, nHist int
 	var fi, hi, fhi int
 	for _, r := range a.runs {
+		runStart := fi
 		for range r.n {
 			var s *memSeries
 			var smp storage.Sample
 			switch r.kind {
 			case kindFloat:
 				s, smp = a.floatSeries[fi], storage.Sample{T: a.floats[fi].T, F: a.floats[fi].V}
+				if cur.lock(s) {
+					a.sink += touchOpenChunks(h.series, a.floatSeries[fi:fi+r.n-(fi-runStart)])
+				}
 				fi++
 			case kindHist:
 				s, smp = a.histSeries[hi], storage.Sample{T: a.hists[hi].T, H: a.hists[hi].H}
@@ -525,6 +565,9 @@ func (a *headAppender) apply() error {
 				fhi++
 			}
 			cur.lock(s)
+			if h.ooo.on.Load() && a.applyOOOLocked(s, smp, &errs) {
+				continue
+			}
 			// Loaded under the series lock: see Head.compactBound.
 			if smp.T < h.compactBound.Load() {
 				errs.add(storage.ErrOutOfBounds)
@@ -585,6 +628,18 @@ func (h *Head) updateMinMaxTime(mint, maxt int64) {
 // the kind changes, the chunk is full, or t crosses a chunk range
 // boundary. The caller holds s's stripe lock.
 func (s *memSeries) appendLocked(h *Head, smp storage.Sample) error {
+	if smp.T > s.lastT && smp.H == nil && smp.FH == nil && s.open == openXOR {
+		// The common case, a float after the newest sample into an open
+		// float chunk with room, without the interface calls below.
+		if n := s.xor.NumSamples(); n > 0 && n < chunkenc.SamplesPerChunk && smp.T < rangeEnd(s.openMinT, h.chunkRange) {
+			s.xapp.Append(smp.T, smp.F)
+			if s.ext != nil {
+				s.ext.lastH, s.ext.lastFH = nil, nil
+			}
+			s.lastT, s.lastV = smp.T, smp.F
+			return nil
+		}
+	}
 	dup, err := s.appendableLocked(smp.T, smp)
 	if err != nil || dup {
 		return err
@@ -642,11 +697,14 @@ func (s *memSeries) needsCutLocked(enc chunkenc.Encoding, t, chunkRange int64) b
 
 // rangeEnd returns the end (exclusive) of the chunk range holding t.
 func rangeEnd(t, chunkRange int64) int64 {
-	start := t - t%chunkRange
-	if t%chunkRange < 0 {
-		start -= chunkRange
+	m := t % chunkRange
+	if m < 0 {
+		return t - m // before 0 the remainder is negative: t-m is the end
 	}
-	return start + chunkRange
+	if start := t - m; start <= math.MaxInt64-chunkRange {
+		return start + chunkRange
+	}
+	return math.MaxInt64 // saturated: the last range ends at the end of time
 }
 
 // cutLocked moves the open chunk to the head chunk files and opens a new

@@ -28,9 +28,8 @@ func smallChunkFiles(o Options) Options {
 // fileChunks counts the full chunks of every series that live in a head
 // chunk file, and those kept in memory.
 func fileChunks(h *Head) (inFiles, inMemory int) {
-	for i := range h.series.locks {
-		h.series.locks[i].RLock()
-		h.series.byRef[i].all(func(s *memSeries) {
+	h.series.walk(false, func(run []*memSeries) {
+		for _, s := range run {
 			it := s.full.iter()
 			for it.next() {
 				if it.cur.ref.InMemory() {
@@ -39,9 +38,8 @@ func fileChunks(h *Head) (inFiles, inMemory int) {
 					inFiles++
 				}
 			}
-		})
-		h.series.locks[i].RUnlock()
-	}
+		}
+	})
 	return inFiles, inMemory
 }
 

@@ -13,8 +13,16 @@ import (
 // series left without chunks (unless an appender holds samples for them),
 // and the WAL segments whose still-needed records a new checkpoint takes
 // over. Appends older than mint fail with storage.ErrOutOfBounds from then
-// on. The DB truncates the head to the end of each block it persists from
-// it (see DB.Compact); data truncated otherwise is lost.
+// on (or go out of order, see Options.OutOfOrderTimeWindow), and the
+// head's MinTime becomes its oldest remaining sample. Out-of-order
+// samples are left alone: head compaction persists and drops them.
+//
+// The DB truncates the head to the end of each block it persists from it
+// (see DB.Compact). Data truncated otherwise is not lost for good, as
+// in Prometheus: the checkpoint drops it, but the newest WAL segments,
+// which are not checkpointed, may still hold some of it, and the next
+// Open replays them (its lower bound comes from the blocks only), so
+// that part is back in the head after a restart.
 func (h *Head) Truncate(mint int64) error {
 	h.truncateMu.Lock()
 	defer h.truncateMu.Unlock()
@@ -25,9 +33,9 @@ func (h *Head) Truncate(mint int64) error {
 	h.minValidTime.Store(mint)
 	start := time.Now()
 	removedSeries, removedChunks := h.gc(mint)
-	h.truncateStones(mint)
+	h.truncateStones(min(mint, h.oooMinTime())) // out-of-order samples stay
 	h.metrics.gcDuration.Observe(time.Since(start).Seconds())
-	h.raiseMinTime(mint)
+	h.fitMinTime(mint)
 	h.opts.Logger.Info("head GC completed", "mint", mint, "duration", time.Since(start),
 		"series_removed", removedSeries, "chunks_removed", removedChunks)
 	if h.wal == nil {
@@ -37,7 +45,7 @@ func (h *Head) Truncate(mint int64) error {
 		h.metrics.truncationsFail.Inc()
 		return fmt.Errorf("truncate WAL: %w", err)
 	}
-	return nil
+	return h.relogOOO() // the checkpoint dropped out-of-order records
 }
 
 // raiseMinTime moves the head's lower bound up to mint.
@@ -60,27 +68,27 @@ func (h *Head) gc(mint int64) (seriesRemoved, chunksRemoved int) {
 	firstSeq := h.chunks.CurrentSeq()
 	deleted := map[storage.SeriesRef]seriesLabels{}
 	var deletedSeries, empty []*memSeries
-	for i := range h.series.locks {
-		lock := &h.series.locks[i]
-		lock.Lock()
+	h.series.walk(true, func(run []*memSeries) {
 		empty = empty[:0]
-		h.series.byRef[i].all(func(s *memSeries) {
+		for _, s := range run {
 			chunksRemoved += s.truncateChunksLocked(h, mint)
 			if c, ok := s.full.first(); ok && !c.ref.InMemory() {
 				firstSeq = min(firstSeq, c.ref.Seq())
 			}
-			if s.open == openNone && s.full == "" && s.pending == 0 {
+			if s.open == openNone && s.full == "" && s.pending == 0 && !s.hasOOOLocked() {
 				empty = append(empty, s)
 			}
-		})
+		}
+		if len(empty) == 0 {
+			return
+		}
+		h.series.deleteByRef(empty)
 		for _, s := range empty {
-			h.series.byRef[i].delete(s)
 			s.deleted = true
 			deleted[s.ref] = s.lbls
 		}
 		deletedSeries = append(deletedSeries, empty...)
-		lock.Unlock()
-	}
+	})
 	for _, s := range deletedSeries {
 		h.series.deleteByHash(s)
 	}

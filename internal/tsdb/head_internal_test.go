@@ -255,3 +255,106 @@ func TestSymbolTable(t *testing.T) {
 		t.Fatalf("b changed after reuse: %s", got)
 	}
 }
+
+// TestRefIndexAgainstMap inserts, looks up and deletes at random, with
+// refs spread over many pages and some far beyond them (the overflow
+// table), and compares with a map; walk must visit every series once, in
+// ref order within the pages.
+func TestRefIndexAgainstMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	syms := newSymbolTable()
+	ss := newStripeSeries(16, syms)
+	model := map[storage.SeriesRef]*memSeries{}
+	next := storage.SeriesRef(1)
+	newRef := func() storage.SeriesRef {
+		switch rng.IntN(20) {
+		case 0: // far beyond the directory: overflow
+			return storage.SeriesRef(1<<40 + rng.Uint64N(1<<30))
+		case 1: // a gap of a few pages
+			next += storage.SeriesRef(rng.IntN(4 * refPageSize))
+		}
+		next++
+		return next
+	}
+	for step := range 30000 {
+		switch op := rng.IntN(10); {
+		case op < 5 || len(model) == 0:
+			ref := newRef()
+			if model[ref] != nil {
+				continue
+			}
+			s := newMemSeries(ref, uint64(ref), syms.intern(labels.FromStrings("i", fmt.Sprint(ref))))
+			ss.setByRef(s)
+			model[ref] = s
+		case op < 8:
+			for ref, s := range model {
+				ss.refLock(ref).Lock()
+				ss.deleteByRef([]*memSeries{s})
+				ss.refLock(ref).Unlock()
+				delete(model, ref)
+				break
+			}
+		default:
+			ref := storage.SeriesRef(rng.Uint64N(uint64(next) + 10))
+			if got, want := ss.getByRef(ref), model[ref]; got != want {
+				t.Fatalf("step %d: getByRef(%d) = %p, want %p", step, ref, got, want)
+			}
+		}
+	}
+	for ref, s := range model {
+		if ss.getByRef(ref) != s {
+			t.Fatalf("series %d lost", ref)
+		}
+	}
+	seen := map[storage.SeriesRef]bool{}
+	last := storage.SeriesRef(0)
+	ss.walk(false, func(run []*memSeries) {
+		for _, s := range run {
+			if seen[s.ref] {
+				t.Fatalf("walk visited %d twice", s.ref)
+			}
+			seen[s.ref] = true
+			if s.ref < 1<<40 {
+				if s.ref < last {
+					t.Fatalf("walk visited %d after %d", s.ref, last)
+				}
+				last = s.ref
+			}
+			if ss.stripe(s.ref) != ss.stripe(run[0].ref) {
+				t.Fatalf("run mixes stripes: %d and %d", run[0].ref, s.ref)
+			}
+		}
+	})
+	if len(seen) != len(model) {
+		t.Fatalf("walk visited %d of %d", len(seen), len(model))
+	}
+	// Pages of deleted series are freed.
+	for _, s := range model {
+		ss.deleteByRef([]*memSeries{s})
+	}
+	pages := ss.byRef.pages()
+	for i := range pages {
+		if pages[i].Load() != nil {
+			t.Fatalf("page %d kept after all its series went", i)
+		}
+	}
+	if ss.byRef.nOverflow.Load() != 0 {
+		t.Fatalf("%d series left in the overflow", ss.byRef.nOverflow.Load())
+	}
+}
+
+// TestRefIndexHighFirstRef checks that a head whose refs all start high
+// (a restart after much churn) keeps them in the pages, not the overflow.
+func TestRefIndexHighFirstRef(t *testing.T) {
+	syms := newSymbolTable()
+	ss := newStripeSeries(16, syms)
+	for ref := storage.SeriesRef(5_000_000); ref < 5_001_000; ref++ {
+		ss.setByRef(newMemSeries(ref, uint64(ref), syms.intern(labels.FromStrings("i", fmt.Sprint(ref)))))
+	}
+	if n := ss.byRef.nOverflow.Load(); n != 0 {
+		t.Fatalf("%d of 1000 series in the overflow", n)
+	}
+	if s := ss.getByRef(5_000_500); s == nil || s.ref != 5_000_500 {
+		t.Fatal("series 5000500 not found")
+	}
+}

@@ -1,7 +1,6 @@
 package tsdb
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -172,7 +171,20 @@ type headSeriesSet struct {
 	returned int
 	cur      *headSeries
 	err      error
+	// Series, their chunk lists and open-chunk copies are carved from
+	// slabs, a few allocations per Select instead of several per series.
+	// Each series keeps its own part: callers may hold series past Next.
+	seriesSlab []headSeries
+	snapSlab   []chunkSnap
+	byteSlab   []byte
 }
+
+// slabSeries is how many series one slab allocation holds.
+const slabSeries = 64
+
+// slabLen is the size of the next slab of a set that returned n series:
+// small for small selects, slabSeries*unit once it is a large one.
+func slabLen(n, unit int) int { return unit * min(slabSeries, 4<<min(n/4, 4)) }
 
 func (s *headSeriesSet) Next() bool {
 	if s.err != nil || (s.limit > 0 && s.returned >= s.limit) {
@@ -187,7 +199,7 @@ func (s *headSeriesSet) Next() bool {
 				return false
 			}
 		}
-		chunks := s.h.snapshotChunks(ms, s.mint, s.maxt)
+		chunks := s.snapshotChunks(ms)
 		var ivs tombstones.Intervals
 		if s.stones != nil {
 			if ivs = s.stones.Get(ms.ref); len(ivs) > 0 {
@@ -208,7 +220,12 @@ func (s *headSeriesSet) Next() bool {
 		} else {
 			lset = s.h.symbols.labels(ms.lbls, &s.lb)
 		}
-		s.cur = &headSeries{lset: lset, reader: s.chunks, chunks: chunks, ivs: ivs, mint: s.mint, maxt: s.maxt}
+		if len(s.seriesSlab) == 0 {
+			s.seriesSlab = make([]headSeries, slabLen(s.returned, 1))
+		}
+		s.cur = &s.seriesSlab[0]
+		s.seriesSlab = s.seriesSlab[1:]
+		*s.cur = headSeries{lset: lset, reader: s.chunks, chunks: chunks, ivs: ivs, mint: s.mint, maxt: s.maxt}
 		s.returned++
 		return true
 	}
@@ -221,38 +238,62 @@ func (s *headSeriesSet) Warnings() storage.Warnings { return nil }
 
 // chunkSnap is a chunk as a query sees it: immutable. A full chunk is
 // read from the head chunk files when the iterator reaches it; the open
-// chunk is a copy.
+// chunk is a copy of its bytes.
 type chunkSnap struct {
-	ref        headchunks.Ref // when chunk is nil
-	chunk      chunkenc.Chunk
+	ref        headchunks.Ref // when data is nil
+	enc        chunkenc.Encoding
+	data       []byte
 	minT, maxT int64
 }
 
-// snapshotChunks returns the series' chunks overlapping [mint, maxt].
-// Full chunks are immutable and only referenced; the open chunk is copied,
-// since appends keep modifying its last bytes.
-func (h *Head) snapshotChunks(s *memSeries, mint, maxt int64) []chunkSnap {
-	lock := h.series.refLock(s.ref)
+// snapshotChunks returns the series' chunks overlapping the set's range.
+// Full chunks are immutable and only referenced; the open chunk is
+// copied, since appends keep modifying its last bytes.
+func (set *headSeriesSet) snapshotChunks(s *memSeries) []chunkSnap {
+	mint, maxt := set.mint, set.maxt
+	lock := set.h.series.refLock(s.ref)
 	lock.RLock()
 	full := s.full
 	var open chunkSnap
 	if c := s.openChunkLocked(); c != nil && c.NumSamples() > 0 && s.lastT >= mint && s.openMinT <= maxt {
-		if cp, err := chunkenc.FromData(c.Encoding(), bytes.Clone(c.Bytes())); err == nil {
-			open = chunkSnap{chunk: cp, minT: s.openMinT, maxT: s.lastT}
-		}
+		open = chunkSnap{enc: c.Encoding(), data: set.copyBytes(c.Bytes()), minT: s.openMinT, maxT: s.lastT}
 	}
 	lock.RUnlock()
-	var out []chunkSnap
+	start := len(set.snapSlab)
 	it := full.iter()
 	for it.next() {
 		if c := it.cur; c.maxT >= mint && c.minT <= maxt {
-			out = append(out, chunkSnap{ref: c.ref, minT: c.minT, maxT: c.maxT})
+			set.addSnap(&start, chunkSnap{ref: c.ref, minT: c.minT, maxT: c.maxT})
 		}
 	}
-	if open.chunk != nil {
-		out = append(out, open)
+	if open.data != nil {
+		set.addSnap(&start, open)
 	}
-	return out
+	end := len(set.snapSlab)
+	return set.snapSlab[start:end:end]
+}
+
+// addSnap appends c to the series being snapshotted, which starts at
+// *start in the slab. A full slab is replaced, not grown: earlier series
+// keep the old one.
+func (set *headSeriesSet) addSnap(start *int, c chunkSnap) {
+	if len(set.snapSlab) == cap(set.snapSlab) {
+		cur := set.snapSlab[*start:]
+		slab := make([]chunkSnap, len(cur), max(2*len(cur)+1, slabLen(set.returned, 4)))
+		copy(slab, cur)
+		set.snapSlab, *start = slab, 0
+	}
+	set.snapSlab = append(set.snapSlab, c)
+}
+
+// copyBytes returns a copy of b carved from the byte slab.
+func (set *headSeriesSet) copyBytes(b []byte) []byte {
+	if cap(set.byteSlab)-len(set.byteSlab) < len(b) {
+		set.byteSlab = make([]byte, 0, max(len(b), slabLen(set.returned, 64)))
+	}
+	n := len(set.byteSlab)
+	set.byteSlab = append(set.byteSlab, b...)
+	return set.byteSlab[n : n+len(b) : n+len(b)]
 }
 
 // headSeries is one series of a Select result.
@@ -276,18 +317,25 @@ func (s *headSeries) Iterator(it storage.Iterator) storage.Iterator {
 }
 
 // headIterator walks a series' chunks, limited to [mint, maxt] and
-// skipping deleted samples.
+// skipping deleted samples. Float chunks are decoded in bulk into run, and
+// Next then only moves an index (as blockIterator does).
 //
-// INVARIANT: cur is the iterator of chunks[i-1] while one is open; typ is
-// what the last Next or Seek returned.
+// INVARIANT: cur is the iterator of chunks[i-1] while one is open, and fb
+// is cur when that is a float chunk being read into run. While rn > 0 the
+// current sample is run.T[ri], run.V[ri] (ri < rn). typ is what the last
+// Next or Seek returned.
 type headIterator struct {
 	reader     *headchunks.Reader
 	chunks     []chunkSnap
 	ivs        tombstones.Intervals
+	deleted    func(int64) bool // ivs.Contains, nil without deletions
 	mint, maxt int64
 	i          int
 	cur        storage.Iterator
+	fb         chunkenc.FloatBatchIterator
 	curMaxT    int64
+	run        *chunkenc.FloatRun // allocated with the first float chunk
+	ri, rn     int
 	typ        storage.ValueType
 	done       bool
 	err        error
@@ -297,7 +345,12 @@ type headIterator struct {
 
 func (it *headIterator) reset(r *headchunks.Reader, chunks []chunkSnap, ivs tombstones.Intervals, mint, maxt int64) {
 	it.reader, it.chunks, it.ivs, it.mint, it.maxt = r, chunks, ivs, mint, maxt
-	it.i, it.cur, it.typ, it.done, it.err = 0, nil, storage.ValNone, false, nil
+	it.deleted = nil
+	if len(ivs) > 0 {
+		it.deleted = ivs.Contains
+	}
+	it.i, it.cur, it.fb, it.ri, it.rn = 0, nil, nil, 0, 0
+	it.typ, it.done, it.err = storage.ValNone, false, nil
 }
 
 func reuseSlot(e chunkenc.Encoding) int {
@@ -315,26 +368,64 @@ func reuseSlot(e chunkenc.Encoding) int {
 // the chunk cannot be read.
 func (it *headIterator) open() bool {
 	c := it.chunks[it.i]
-	chk := c.chunk
-	if chk == nil {
-		var err error
-		if chk, err = it.reader.Chunk(c.ref); err != nil {
+	if c.data != nil {
+		slot := reuseSlot(c.enc)
+		cur, err := chunkenc.IteratorFromData(c.enc, c.data, it.reuse[slot])
+		if err != nil {
+			it.err = fmt.Errorf("tsdb: open head chunk: %w", err)
+			return false
+		}
+		it.cur = cur
+		it.reuse[slot] = cur
+	} else {
+		chk, err := it.reader.Chunk(c.ref)
+		if err != nil {
 			it.err = fmt.Errorf("tsdb: read head chunk %v: %w", c.ref, err)
 			return false
 		}
+		slot := reuseSlot(chk.Encoding())
+		it.cur = chk.Iterator(it.reuse[slot])
+		it.reuse[slot] = it.cur
 	}
-	slot := reuseSlot(chk.Encoding())
-	it.cur = chk.Iterator(it.reuse[slot])
-	it.reuse[slot] = it.cur
 	it.curMaxT = c.maxT
 	it.i++
+	if fb, ok := it.cur.(chunkenc.FloatBatchIterator); ok {
+		it.fb = fb
+		if it.run == nil {
+			it.run = new(chunkenc.FloatRun)
+		}
+		it.run.Past = false
+	}
 	return true
 }
 
 // finish ends iteration, keeping any error.
 func (it *headIterator) finish() storage.ValueType {
-	it.done, it.cur, it.typ = true, nil, storage.ValNone
+	it.done, it.cur, it.fb, it.typ = true, nil, nil, storage.ValNone
+	it.ri, it.rn = 0, 0
 	return storage.ValNone
+}
+
+// fill decodes the next samples of the float chunk fb into run. On false
+// the chunk is done (fb and cur are nil) or so is the iteration.
+func (it *headIterator) fill() bool {
+	it.ri, it.rn = 0, 0
+	if lo, hi, ok := it.run.Fill(it.fb, it.mint, it.maxt, it.deleted); ok {
+		it.ri, it.rn, it.typ = lo, hi, storage.ValFloat
+		return true
+	}
+	if err := it.fb.Err(); err != nil {
+		it.err = err
+		it.finish()
+		return false
+	}
+	if it.run.Past {
+		// Later chunks start later still.
+		it.finish()
+		return false
+	}
+	it.cur, it.fb = nil, nil
+	return false
 }
 
 // settle checks the sample the chunk iterator returned against the range
@@ -361,14 +452,33 @@ func (it *headIterator) settle(typ storage.ValueType) (storage.ValueType, bool) 
 }
 
 func (it *headIterator) Next() storage.ValueType {
+	if it.ri+1 < it.rn {
+		it.ri++
+		return storage.ValFloat
+	}
+	return it.next()
+}
+
+// next is Next past the end of the decoded run.
+func (it *headIterator) next() storage.ValueType {
 	if it.done {
 		return storage.ValNone
 	}
 	for {
+		if it.fb != nil {
+			if it.fill() {
+				return storage.ValFloat
+			}
+			if it.done {
+				return storage.ValNone
+			}
+			continue
+		}
 		if it.cur == nil {
 			if it.i >= len(it.chunks) || !it.open() {
 				return it.finish()
 			}
+			continue
 		}
 		if typ, ok := it.settle(it.cur.Next()); ok {
 			return typ
@@ -381,35 +491,41 @@ func (it *headIterator) Seek(t int64) storage.ValueType {
 		return storage.ValNone
 	}
 	t = max(t, it.mint)
-	if it.typ != storage.ValNone && it.cur != nil && it.cur.AtT() >= t {
+	if it.typ != storage.ValNone && it.AtT() >= t {
 		return it.typ
 	}
-	it.typ = storage.ValNone
+	if it.cur != nil && it.curMaxT < t {
+		it.cur, it.fb, it.ri, it.rn = nil, nil, 0, 0
+	}
+	if it.cur == nil {
+		for it.i < len(it.chunks) && it.chunks[it.i].maxT < t {
+			it.i++
+		}
+	}
 	for {
-		if it.cur != nil && it.curMaxT < t {
-			it.cur = nil
-		}
-		if it.cur == nil {
-			for it.i < len(it.chunks) && it.chunks[it.i].maxT < t {
-				it.i++
-			}
-			if it.i >= len(it.chunks) || !it.open() {
-				return it.finish()
-			}
-		}
-		if typ, ok := it.settle(it.cur.Seek(t)); ok {
+		typ := it.Next()
+		if typ == storage.ValNone || it.AtT() >= t {
 			return typ
-		}
-		// A deleted sample: Seek would find it again, Next moves on.
-		if it.cur != nil {
-			return it.Next()
 		}
 	}
 }
 
-func (it *headIterator) At() (int64, float64) { return it.cur.At() }
-func (it *headIterator) AtT() int64           { return it.cur.AtT() }
-func (it *headIterator) Err() error           { return it.err }
+func (it *headIterator) At() (int64, float64) {
+	if it.rn > 0 {
+		i := it.ri & (chunkenc.FloatRunLen - 1) // ri < rn <= FloatRunLen; no bounds check
+		return it.run.T[i], it.run.V[i]
+	}
+	return it.cur.At()
+}
+
+func (it *headIterator) AtT() int64 {
+	if it.rn > 0 {
+		return it.run.T[it.ri&(chunkenc.FloatRunLen-1)]
+	}
+	return it.cur.AtT()
+}
+
+func (it *headIterator) Err() error { return it.err }
 
 func (it *headIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
 	return it.cur.AtHistogram(h)

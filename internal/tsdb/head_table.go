@@ -2,6 +2,8 @@ package tsdb
 
 import (
 	"math/bits"
+	"sync"
+	"sync/atomic"
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
@@ -141,4 +143,129 @@ func (t *seriesTable) all(f func(*memSeries)) {
 			f(s)
 		}
 	}
+}
+
+// refIndex maps series refs to series. The head issues refs sequentially
+// from 1, so they index a paged array: a lookup is two dependent loads
+// from memory that scrapes walk in ref order, where a hash table costs a
+// probe sequence through cold series. Reads take no lock; writers hold mu.
+// A page is freed when its last series goes, so refs of series garbage
+// collected long ago cost nothing. Refs far beyond the array (a WAL from
+// another writer, or a corrupt one) go to a hash table instead, so one odd
+// ref cannot make the array huge.
+//
+// INVARIANT: a series is in at most one place, its page slot or overflow;
+// pages[p].n counts the non-nil slots of page p, n those of all pages.
+type refIndex struct {
+	dir       atomic.Pointer[[]atomic.Pointer[refPage]]
+	mu        sync.Mutex
+	n         int         // series in the pages; guarded by mu
+	overflow  seriesTable // keyed by ref; guarded by mu
+	nOverflow atomic.Int64
+}
+
+const (
+	refPageBits = 9
+	refPageSize = 1 << refPageBits
+	// refDirMin is how many pages (refs / refPageSize) the directory may
+	// always grow to: 1 MiB of it, 64 M refs.
+	refDirMin = 1 << 17
+)
+
+type refPage struct {
+	slots [refPageSize]atomic.Pointer[memSeries]
+	n     int // guarded by refIndex.mu
+}
+
+func (x *refIndex) pages() []atomic.Pointer[refPage] {
+	if d := x.dir.Load(); d != nil {
+		return *d
+	}
+	return nil
+}
+
+// get returns the series with ref, nil if none.
+func (x *refIndex) get(ref storage.SeriesRef) *memSeries {
+	if d := x.dir.Load(); d != nil {
+		if p := uint64(ref) >> refPageBits; p < uint64(len(*d)) {
+			if pg := (*d)[p].Load(); pg != nil {
+				if s := pg.slots[uint64(ref)&(refPageSize-1)].Load(); s != nil {
+					return s
+				}
+			}
+		}
+	}
+	if x.nOverflow.Load() == 0 {
+		return nil
+	}
+	x.mu.Lock()
+	s := x.overflow.getRef(ref)
+	x.mu.Unlock()
+	return s
+}
+
+// insert adds s, whose ref must not be in the index.
+func (x *refIndex) insert(s *memSeries) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	p := uint64(s.ref) >> refPageBits
+	d := x.pages()
+	if p >= uint64(len(d)) {
+		// The directory costs 8 bytes per page, 1/64 byte per ref: grow
+		// it freely up to refDirMin pages, and beyond as long as that
+		// stays within 64 bytes per series.
+		if p >= max(uint64(len(d))*2, refDirMin, 8*uint64(x.n)) {
+			x.overflow.insert(s)
+			x.nOverflow.Add(1)
+			return
+		}
+		nd := make([]atomic.Pointer[refPage], max(p+1, uint64(len(d))*2))
+		for i := range d {
+			nd[i].Store(d[i].Load())
+		}
+		x.dir.Store(&nd)
+		d = nd
+	}
+	pg := d[p].Load()
+	if pg == nil {
+		pg = &refPage{}
+		d[p].Store(pg)
+	}
+	pg.slots[uint64(s.ref)&(refPageSize-1)].Store(s)
+	pg.n++
+	x.n++
+}
+
+// deleteLocked removes s if it is in the index. The caller holds mu.
+func (x *refIndex) deleteLocked(s *memSeries) {
+	d := x.pages()
+	if p := uint64(s.ref) >> refPageBits; p < uint64(len(d)) {
+		if pg := d[p].Load(); pg != nil {
+			slot := &pg.slots[uint64(s.ref)&(refPageSize-1)]
+			if slot.Load() == s {
+				slot.Store(nil)
+				if pg.n--; pg.n == 0 {
+					d[p].Store(nil)
+				}
+				x.n--
+				return
+			}
+		}
+	}
+	if x.nOverflow.Load() > 0 && x.overflow.getRef(s.ref) == s {
+		x.overflow.delete(s)
+		x.nOverflow.Add(-1)
+	}
+}
+
+// overflowSeries returns the series kept outside the pages.
+func (x *refIndex) overflowSeries() []*memSeries {
+	if x.nOverflow.Load() == 0 {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var out []*memSeries
+	x.overflow.all(func(s *memSeries) { out = append(out, s) })
+	return out
 }

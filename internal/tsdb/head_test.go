@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -527,5 +528,47 @@ func TestReplayDuplicateSeriesRecords(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("unknown ref not counted")
+	}
+}
+
+// TestReplayManyBatchesAndWindows replays with tiny batches and windows,
+// so every worker applies many windows whose stripe chains span batches,
+// and series switch between floats and histograms: each series must get
+// back its samples in order.
+func TestReplayManyBatchesAndWindows(t *testing.T) {
+	defer func(b, w int) { replayBatchSize, replayWindow = b, w }(replayBatchSize, replayWindow)
+	replayBatchSize, replayWindow = 7, 50
+	dir := t.TempDir()
+	opts := testOptions()
+	db := openTestDB(t, dir, opts)
+	const nSeries = 300
+	refs := make([]storage.SeriesRef, nSeries)
+	for i := range 60 {
+		app := db.Appender(context.Background())
+		for s := range nSeries {
+			ts := int64(i) * 15_000
+			l := labels.FromStrings("__name__", "mixed", "s", strconv.Itoa(s))
+			var err error
+			if (i/7+s)%3 == 0 {
+				refs[s], err = app.AppendHistogram(refs[s], l, ts, testHist(i+s+1), nil)
+			} else {
+				refs[s], err = app.Append(refs[s], l, ts, float64(i*s))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := dump(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openTestDB(t, dir, opts)
+	defer db.Close()
+	if err := sameDump(dump(t, db), before); err != nil {
+		t.Fatalf("after replay: %v", err)
 	}
 }

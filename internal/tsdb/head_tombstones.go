@@ -36,7 +36,8 @@ func (h *Head) Delete(ctx context.Context, mint, maxt int64, ms ...*labels.Match
 		}
 		lock := h.series.refLock(s.ref)
 		lock.RLock()
-		smin, smax := s.minTimeLocked(), s.lastT
+		omin, omax := s.oooRangeLocked()
+		smin, smax := min(s.minTimeLocked(), omin), max(s.lastT, omax)
 		lock.RUnlock()
 		if smin > smax || smin > maxt || smax < mint {
 			continue // no samples, or none in range

@@ -6,10 +6,12 @@ import (
 	"io/fs"
 	"math"
 	"runtime"
+	"sort"
 	"sync/atomic"
 	"time"
 	"unique"
 
+	"github.com/vigil-monitoring/vigil/internal/model/histogram"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/record"
@@ -38,14 +40,17 @@ func (p *ReplayProgress) Status() WALReplayStatus {
 }
 
 // replayer applies WAL records to a head that nobody else uses yet. The
-// goroutine reading the WAL decodes records, creates series and resolves
-// each sample's series; appending the samples to chunks, the larger part
-// of the work, is spread over workers, each owning the series whose ref
-// falls in its shard, so a series' samples stay in WAL order.
+// goroutine reading the WAL decodes records and creates series; the
+// samples, the bulk of the work, go to workers, each owning the series
+// whose stripe run falls in its shard, so a series' samples stay in WAL
+// order. A worker resolves refs itself: the ref index takes no lock, and
+// the series records that precede a sample were applied before the
+// sample was handed over.
 type replayer struct {
 	h *Head
 	// aliases maps refs of duplicate series records (the same labels under
-	// a second ref) to the series that holds those labels.
+	// a second ref) to the series that holds those labels. Only the
+	// reading goroutine uses it, resolving refs before handing samples on.
 	aliases map[storage.SeriesRef]*memSeries
 	// mmapped holds the head chunk files' chunks by series until the
 	// series record arrives (see loadHeadChunks); created lists the series
@@ -69,14 +74,40 @@ type replayer struct {
 	nRecords int
 }
 
-// replayBatch is a run of samples for one worker; series[i] gets
-// samples[i].
-type replayBatch struct {
-	series  []*memSeries
-	samples []storage.Sample
+// replayEntry is one sample for the series with ref: a float, or the
+// batch's next histogram when the batch's hists says so. Kept small: the
+// reading goroutine writes every sample into a batch another core read
+// last.
+type replayEntry struct {
+	ref storage.SeriesRef
+	t   int64
+	v   float64
 }
 
-const replayBatchSize = 1024
+// replayHist is the histogram of entry i of a batch.
+type replayHist struct {
+	i  int
+	h  *histogram.Histogram
+	fh *histogram.FloatHistogram
+}
+
+// replayBatch is a run of samples for one worker; hists are in entry
+// order.
+type replayBatch struct {
+	entries []replayEntry
+	hists   []replayHist
+}
+
+// replayBatchSize is how many samples the reader hands a worker at once;
+// replayWindow how many the workers hold back together to apply them a
+// stripe at a time (see replayWorker.applyWindow): 24 bytes each, so up to
+// about 100 MiB while the reader fills the next window. With a million
+// series that is each series two samples at a time. Variables only so
+// tests can make replay use many batches and windows.
+var (
+	replayBatchSize = 4096
+	replayWindow    = 1 << 21
+)
 
 // replayWorker appends the samples of its shard.
 type replayWorker struct {
@@ -88,18 +119,31 @@ type replayWorker struct {
 	// covered counts samples a head chunk file already holds, old those
 	// before the head's minimum valid time (persisted in a block).
 	covered, old int
-	minT, maxT   int64
+	// unknown counts samples of refs without a series, by kind.
+	unknownFloats, unknownHists, unknownFHists int
+	minT, maxT                                 int64
+	sink                                       int // see applyGroup
+
+	// windowSize is how many samples applyWindow takes at once; last,
+	// groups and heads are its scratch.
+	windowSize int
+	last       []int32 // per stripe: its latest group, -1 when none
+	groups     []replayGroup
+	heads      []int32
 }
 
 func newReplayer(h *Head, mm *mmappedChunks) *replayer {
 	r := &replayer{h: h, aliases: map[storage.SeriesRef]*memSeries{}, unknown: map[string]int{}, mmapped: mm}
 	n := min(runtime.GOMAXPROCS(0), 8)
+	window := max(replayWindow/n, replayBatchSize)
 	for range n {
 		w := &replayWorker{
-			in:   make(chan replayBatch, 4),
-			free: make(chan replayBatch, 8),
-			done: make(chan struct{}),
-			minT: math.MaxInt64, maxT: math.MinInt64,
+			in:         make(chan replayBatch, window/replayBatchSize+4),
+			free:       make(chan replayBatch, window/replayBatchSize+8),
+			done:       make(chan struct{}),
+			minT:       math.MaxInt64,
+			maxT:       math.MinInt64,
+			windowSize: window,
 		}
 		r.workers = append(r.workers, w)
 		go w.run(h)
@@ -110,57 +154,167 @@ func newReplayer(h *Head, mm *mmappedChunks) *replayer {
 
 func (w *replayWorker) run(h *Head) {
 	defer close(w.done)
-	minValid := h.minValidTime.Load()
+	w.last = make([]int32, len(h.series.locks))
+	for i := range w.last {
+		w.last[i] = -1
+	}
+	var window []replayBatch
+	n := 0
 	for b := range w.in {
-		for i, s := range b.series {
-			smp := b.samples[i]
-			if smp.T < minValid {
-				// A block holds it: the process stopped after writing
-				// the block and before truncating the WAL.
-				w.old++
-				continue
-			}
-			lock := h.series.refLock(s.ref)
-			lock.Lock()
-			if s.open == openNone && s.full != "" && smp.T <= s.lastT {
-				// The head chunk files had it: only samples after the
-				// last full chunk need the WAL.
-				lock.Unlock()
-				w.covered++
-				continue
-			}
-			err := s.appendLocked(h, smp)
-			lock.Unlock()
-			if err != nil {
-				w.dropped++
-				continue
-			}
-			w.applied++
-			w.minT, w.maxT = min(w.minT, smp.T), max(w.maxT, smp.T)
+		window = append(window, b)
+		if n += len(b.entries); n >= w.windowSize {
+			w.applyWindow(h, window)
+			window, n = window[:0], 0
 		}
-		clear(b.series)
-		clear(b.samples)
+	}
+	w.applyWindow(h, window)
+}
+
+// replayGroup is a run of a window's entries in one stripe: n entries of
+// batch from start. next links the window's groups of the same stripe, in
+// WAL order; -1 ends the chain.
+type replayGroup struct {
+	batch, start, n, next int32
+}
+
+// applyWindow applies a window of batches a stripe at a time. Between two
+// samples of a series in WAL order come a sample of every other series,
+// so with a large head each sample would find its series and chunk out of
+// the cache. Taking a stripe's groups of the whole window together, still
+// in WAL order per series, meets each series several times while it is in
+// the cache.
+func (w *replayWorker) applyWindow(h *Head, window []replayBatch) {
+	minValid := h.minValidTime.Load()
+	groups, heads := w.groups[:0], w.heads[:0]
+	const maxGroup = 1 << stripeShift
+	for bi := range window {
+		entries := window[bi].entries
+		for start := 0; start < len(entries); {
+			stripe := h.series.stripe(entries[start].ref)
+			n := 1
+			for n < maxGroup && start+n < len(entries) && h.series.stripe(entries[start+n].ref) == stripe {
+				n++
+			}
+			g := int32(len(groups))
+			groups = append(groups, replayGroup{batch: int32(bi), start: int32(start), n: int32(n), next: -1})
+			if l := w.last[stripe]; l < 0 {
+				heads = append(heads, g)
+			} else {
+				groups[l].next = g
+			}
+			w.last[stripe] = g
+			start += n
+		}
+	}
+	var series [maxGroup]*memSeries
+	for _, hd := range heads {
+		first := groups[hd]
+		stripe := h.series.stripe(window[first.batch].entries[first.start].ref)
+		w.last[stripe] = -1
+		lock := &h.series.locks[stripe]
+		lock.Lock()
+		for g := hd; g >= 0; g = groups[g].next {
+			gr := groups[g]
+			w.applyGroup(h, &window[gr.batch], int(gr.start), series[:gr.n], minValid)
+		}
+		lock.Unlock()
+	}
+	clear(series[:])
+	w.groups, w.heads = groups[:0], heads[:0]
+	for _, b := range window {
+		clear(b.hists) // let the histograms go
 		select {
-		case w.free <- replayBatch{series: b.series[:0], samples: b.samples[:0]}:
+		case w.free <- replayBatch{entries: b.entries[:0], hists: b.hists[:0]}:
 		default:
 		}
+	}
+	clear(window)
+}
+
+// applyGroup applies the len(group) entries of b from start on, whose
+// series share one stripe, whose lock the caller holds.
+//
+// With a large head the series and their open chunks are often not in
+// the cache, and a miss per sample, one after the other, would be most of
+// the replay: the first two passes only read, the series and then their
+// chunks, so the CPU overlaps the misses.
+func (w *replayWorker) applyGroup(h *Head, b *replayBatch, start int, group []*memSeries, minValid int64) {
+	entries := b.entries[start : start+len(group)]
+	var sink int
+	for i := range entries {
+		s := h.series.getByRef(entries[i].ref)
+		group[i] = s
+		if s != nil {
+			sink += int(s.open) + len(s.xor.Bytes())
+		}
+	}
+	for _, s := range group {
+		if s != nil && s.open == openXOR {
+			c := s.xor.Bytes()
+			sink += int(c[0]) + int(c[len(c)-1])
+		}
+	}
+	w.sink += sink
+	hists := b.hists
+	if len(hists) > 0 {
+		hists = hists[sort.Search(len(hists), func(k int) bool { return hists[k].i >= start }):]
+	}
+	for i := range entries {
+		e := &entries[i]
+		smp := storage.Sample{T: e.t, F: e.v}
+		if len(hists) > 0 && hists[0].i == start+i {
+			smp.H, smp.FH = hists[0].h, hists[0].fh
+			hists = hists[1:]
+		}
+		if smp.T < minValid {
+			// A block holds it: the process stopped after writing the
+			// block and before truncating the WAL.
+			w.old++
+			continue
+		}
+		s := group[i]
+		if s == nil {
+			switch {
+			case smp.H != nil:
+				w.unknownHists++
+			case smp.FH != nil:
+				w.unknownFHists++
+			default:
+				w.unknownFloats++
+			}
+			continue
+		}
+		if s.open == openNone && s.full != "" && smp.T <= s.lastT {
+			// The head chunk files had it: only samples after the last
+			// full chunk need the WAL.
+			w.covered++
+			continue
+		}
+		if err := s.appendLocked(h, smp); err != nil {
+			w.dropped++
+			continue
+		}
+		w.applied++
+		w.minT, w.maxT = min(w.minT, smp.T), max(w.maxT, smp.T)
 	}
 }
 
-// add queues one sample for the worker owning its series.
-func (r *replayer) add(s *memSeries, smp storage.Sample) {
-	i := int(uint64(s.ref) % uint64(len(r.workers)))
+// add queues one sample for the worker owning its series' stripe run.
+func (r *replayer) add(ref storage.SeriesRef, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) {
+	i := int((uint64(ref) >> stripeShift) % uint64(len(r.workers)))
 	b := &r.pending[i]
-	if b.series == nil {
+	if b.entries == nil {
 		select {
 		case *b = <-r.workers[i].free:
 		default:
-			*b = replayBatch{series: make([]*memSeries, 0, replayBatchSize), samples: make([]storage.Sample, 0, replayBatchSize)}
+			*b = replayBatch{entries: make([]replayEntry, 0, replayBatchSize)}
 		}
 	}
-	b.series = append(b.series, s)
-	b.samples = append(b.samples, smp)
-	if len(b.series) == replayBatchSize {
+	if h != nil || fh != nil {
+		b.hists = append(b.hists, replayHist{i: len(b.entries), h: h, fh: fh})
+	}
+	b.entries = append(b.entries, replayEntry{ref: ref, t: t, v: v})
+	if len(b.entries) == replayBatchSize {
 		r.workers[i].in <- *b
 		*b = replayBatch{}
 	}
@@ -171,7 +325,7 @@ func (r *replayer) add(s *memSeries, smp storage.Sample) {
 func (r *replayer) finish() (applied, dropped, covered, old int, minT, maxT int64) {
 	minT, maxT = math.MaxInt64, math.MinInt64
 	for i, w := range r.workers {
-		if len(r.pending[i].series) > 0 {
+		if len(r.pending[i].entries) > 0 {
 			w.in <- r.pending[i]
 		}
 		close(w.in)
@@ -183,6 +337,11 @@ func (r *replayer) finish() (applied, dropped, covered, old int, minT, maxT int6
 		covered += w.covered
 		old += w.old
 		minT, maxT = min(minT, w.minT), max(maxT, w.maxT)
+		for kind, n := range map[string]int{"samples": w.unknownFloats, "histograms": w.unknownHists, "float histograms": w.unknownFHists} {
+			if n > 0 {
+				r.unknown[kind] += n
+			}
+		}
 	}
 	return applied, dropped, covered, old, minT, maxT
 }
@@ -212,21 +371,21 @@ func (r *replayer) apply(rec []byte) error {
 			return err
 		}
 		for _, smp := range r.floats {
-			r.sample(smp.Ref, storage.Sample{T: smp.T, F: smp.V}, "samples")
+			r.sample(smp.Ref, smp.T, smp.V, nil, nil)
 		}
 	case record.HistogramSamples:
 		if r.hists, err = record.DecodeHistogramSamples(rec, r.hists[:0]); err != nil {
 			return err
 		}
 		for _, smp := range r.hists {
-			r.sample(smp.Ref, storage.Sample{T: smp.T, H: smp.H}, "histograms")
+			r.sample(smp.Ref, smp.T, 0, smp.H, nil)
 		}
 	case record.FloatHistogramSamples:
 		if r.fhists, err = record.DecodeFloatHistogramSamples(rec, r.fhists[:0]); err != nil {
 			return err
 		}
 		for _, smp := range r.fhists {
-			r.sample(smp.Ref, storage.Sample{T: smp.T, FH: smp.FH}, "float histograms")
+			r.sample(smp.Ref, smp.T, 0, nil, smp.FH)
 		}
 	case record.Metadata:
 		if r.metas, err = record.DecodeMetadata(rec, r.metas[:0]); err != nil {
@@ -256,13 +415,15 @@ func (r *replayer) apply(rec []byte) error {
 				r.unknown["tombstones"]++
 				continue
 			}
-			if st.Maxt < minValid {
+			if st.Maxt < minValid && r.h.ooo.samples.Load() == 0 {
 				continue // about data a block holds, with its own tombstones
 			}
 			st.Ref = s.ref // a duplicate series record's ref names s too
 			kept = append(kept, st)
 		}
 		r.h.addStones(kept)
+	case record.OutOfOrder:
+		return r.h.replayOOO(rec, r.lookup)
 	default:
 		// Exemplars have no in-head store yet; unknown types come from a
 		// newer version. Either way: skip, count.
@@ -297,13 +458,15 @@ func (r *replayer) addSeries(ref storage.SeriesRef, lset labels.Labels) {
 	h.metrics.seriesCreated.Inc()
 }
 
-func (r *replayer) sample(ref storage.SeriesRef, smp storage.Sample, kind string) {
-	s := r.lookup(ref)
-	if s == nil {
-		r.unknown[kind]++
-		return
+// sample hands one sample to its worker, under the ref of the series that
+// holds its labels. Whether the series exists is the worker's question.
+func (r *replayer) sample(ref storage.SeriesRef, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) {
+	if len(r.aliases) > 0 {
+		if s, ok := r.aliases[ref]; ok {
+			ref = s.ref
+		}
 	}
-	r.add(s, smp)
+	r.add(ref, t, v, h, fh)
 }
 
 // replayWAL rebuilds the head from the newest checkpoint and the segments

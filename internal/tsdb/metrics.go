@@ -14,6 +14,8 @@ type headMetrics struct {
 	samplesAppended  *prometheus.CounterVec // type="float"|"histogram"
 	outOfOrder       *prometheus.CounterVec
 	outOfBound       *prometheus.CounterVec
+	oooAppended      *prometheus.CounterVec // accepted out of order
+	tooOld           *prometheus.CounterVec // behind the out-of-order window
 	chunksCreated    prometheus.Counter
 	chunksRemoved    prometheus.Counter
 	chunks           prometheus.Gauge
@@ -54,6 +56,14 @@ func newHeadMetrics() *headMetrics {
 		outOfBound: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "prometheus_tsdb_out_of_bound_samples_total",
 			Help: "Total number of out of bound samples ingestion failed attempts with out of order support disabled.",
+		}, []string{"type"}),
+		oooAppended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_head_out_of_order_samples_appended_total",
+			Help: "Total number of appended out of order samples.",
+		}, []string{"type"}),
+		tooOld: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_tsdb_too_old_samples_total",
+			Help: "Total number of out of order samples ingestion failed attempts with out of support enabled, but sample outside of time window.",
 		}, []string{"type"}),
 		chunksCreated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "prometheus_tsdb_head_chunks_created_total",
@@ -126,6 +136,7 @@ func (m *headMetrics) register(h *Head, r prometheus.Registerer) {
 	}
 	r.MustRegister(
 		m.seriesCreated, m.seriesRemoved, m.samplesAppended, m.outOfOrder, m.outOfBound,
+		m.oooAppended, m.tooOld,
 		m.chunksCreated, m.chunksRemoved, m.chunks, m.truncations, m.truncationsFail,
 		m.gcDuration, m.walCorruptions, m.checkpoints, m.checkpointsFail, m.checkpointDelete,
 		m.replayDuration, m.unknownRefs, m.activeAppenders, m.commitFailures, m.mmapCorruptions,

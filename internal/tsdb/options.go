@@ -81,6 +81,14 @@ type Options struct {
 	// runs (see ReplayProgress).
 	ReplayProgress *ReplayProgress
 
+	// OutOfOrderTimeWindow, in milliseconds, lets a series accept samples
+	// older than its newest one, down to that far behind the head's newest
+	// sample (Prometheus' storage.tsdb.out_of_order_time_window). Older
+	// samples fail with storage.ErrTooOldSample. 0, the default, keeps
+	// out-of-order samples rejected; negative values count as 0. DB
+	// changes it at run time with SetOutOfOrderTimeWindow.
+	OutOfOrderTimeWindow int64
+
 	// DisableNativeHistograms makes AppendHistogram fail with
 	// storage.ErrNativeHistogramsDisabled.
 	DisableNativeHistograms bool
@@ -135,6 +143,7 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	o.MaxBlockDuration = max(o.MaxBlockDuration, o.MinBlockDuration)
+	o.OutOfOrderTimeWindow = max(o.OutOfOrderTimeWindow, 0)
 	if o.StripeSize <= 0 || o.StripeSize&(o.StripeSize-1) != 0 {
 		o.StripeSize = d.StripeSize
 	}

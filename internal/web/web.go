@@ -1,7 +1,8 @@
 // Package web owns Vigil's HTTP surface around the API: the router with
 // the route prefix, the lifecycle endpoints (/-/healthy, /-/ready,
-// /-/reload, /-/quit), /metrics, /debug/pprof, /federate, response
-// compression, request metrics, and the listener itself with
+// /-/reload, /-/quit), /metrics, /debug/pprof, /federate, the web UI's
+// pages and assets (package web/ui), response compression, request
+// metrics, and the listener itself with
 // --web.max-connections, --web.read-timeout and the TLS and basic
 // authentication of --web.config.file.
 //
@@ -28,6 +29,7 @@ import (
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
+	"github.com/vigil-monitoring/vigil/internal/web/ui"
 )
 
 // Options configure a Handler.
@@ -147,13 +149,7 @@ func New(opts Options) *Handler {
 	route("POST /debug/pprof/symbol", "/debug/pprof", http.HandlerFunc(pprof.Symbol))
 	route("GET /debug/pprof/trace", "/debug/pprof", http.HandlerFunc(pprof.Trace))
 
-	route("GET /{$}", "/", http.HandlerFunc(h.index))
-	if prefix != "" {
-		// The bare host redirects into the prefix.
-		h.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, prefix+"/", http.StatusFound)
-		})
-	}
+	h.routeUI(prefix, route)
 
 	h.root = h.mux
 	return h
@@ -221,21 +217,44 @@ func (h *Handler) quit(w http.ResponseWriter, _ *http.Request) {
 	h.opts.Quit()
 }
 
-// index is the server's home page until the UI exists: it says what the
-// server is and where its endpoints are, rather than a bare 404.
-func (h *Handler) index(w http.ResponseWriter, _ *http.Request) {
-	prefix := strings.TrimRight(h.opts.RoutePrefix, "/")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, `<!DOCTYPE html><html><head><title>Vigil</title></head><body>
-<h1>Vigil</h1>
-<p>A Prometheus-compatible monitoring server. The web UI is not part of this build yet.</p>
-<ul>
-<li><a href="%[1]s/api/v1/targets">Targets (API)</a></li>
-<li><a href="%[1]s/api/v1/status/config">Configuration (API)</a></li>
-<li><a href="%[1]s/metrics">Metrics</a></li>
-<li><a href="%[1]s/-/healthy">Health</a> · <a href="%[1]s/-/ready">Readiness</a></li>
-</ul></body></html>
-`, prefix)
+// routeUI mounts the web UI: index.html for each page route, the assets,
+// and redirects from the bare prefix (and the bare host) to the query page.
+func (h *Handler) routeUI(prefix string, route func(string, string, http.Handler)) {
+	// The redirect goes where the browser reaches the server: under the
+	// external URL's path, which differs from the route prefix behind a
+	// proxy that strips it.
+	home := prefix + "/query"
+	if u := h.opts.ExternalURL; u != nil {
+		home = strings.TrimRight(u.Path, "/") + "/query"
+	}
+	redirect := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, home, http.StatusFound)
+	})
+	route("GET /{$}", "/", redirect)
+	if prefix != "" {
+		// The bare host and the prefix without its slash lead in too.
+		h.mux.Handle("GET /{$}", redirect)
+		h.mux.Handle("GET "+prefix, redirect)
+	}
+	site, err := ui.New(prefix)
+	if err != nil {
+		// Only a broken build gets here (the package's tests catch it);
+		// the API and everything else still work.
+		h.logger.Error("Web UI unavailable", "err", err)
+		broken := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "The web UI is unavailable: "+err.Error(), http.StatusInternalServerError)
+		})
+		route("GET /assets/", "/assets", broken)
+		for _, p := range ui.Pages {
+			route("GET /"+p, "/"+p, broken)
+		}
+		return
+	}
+	route("GET /assets/", "/assets", http.HandlerFunc(site.ServeAsset))
+	index := http.HandlerFunc(site.ServeIndex)
+	for _, p := range ui.Pages {
+		route("GET /"+p, "/"+p, index)
+	}
 }
 
 // Server is the listening HTTP server.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -136,11 +137,19 @@ func TestRoutePrefix(t *testing.T) {
 	if rec := do(h, "GET", "/api/v1/labels"); rec.Code != 404 {
 		t.Errorf("API outside the prefix: %d", rec.Code)
 	}
-	if rec := do(h, "GET", "/"); rec.Code != http.StatusFound || rec.Header().Get("Location") != "/vigil/" {
-		t.Errorf("root: %d %v", rec.Code, rec.Header())
+	for _, path := range []string{"/", "/vigil", "/vigil/"} {
+		if rec := do(h, "GET", path); rec.Code != http.StatusFound || rec.Header().Get("Location") != "/vigil/query" {
+			t.Errorf("%s: %d %v", path, rec.Code, rec.Header())
+		}
 	}
-	if rec := do(h, "GET", "/vigil/"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `href="/vigil/metrics"`) {
-		t.Errorf("index: %d %s", rec.Code, rec.Body)
+	if rec := do(h, "GET", "/vigil/targets"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `<meta name="vigil-route-prefix" content="/vigil">`) {
+		t.Errorf("UI page under the prefix: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(h, "GET", "/targets"); rec.Code != 404 {
+		t.Errorf("UI page outside the prefix: %d", rec.Code)
+	}
+	if rec := do(h, "GET", "/vigil/assets/app.js"); rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/javascript") {
+		t.Errorf("asset under the prefix: %d %v", rec.Code, rec.Header())
 	}
 	if rec := do(h, "GET", "/vigil/debug/pprof/"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "goroutine") {
 		t.Errorf("pprof index under the prefix: %d", rec.Code)
@@ -151,6 +160,41 @@ func TestRoutePrefix(t *testing.T) {
 	// Grafana must not mistake the server for Mimir.
 	if rec := do(h, "GET", "/vigil/alertmanager/api/v2/status"); rec.Code != 404 {
 		t.Errorf("/alertmanager/api/v2/status: %d", rec.Code)
+	}
+}
+
+// TestUIRoutes: every page route answers with the UI's index.html, the
+// bare root leads to the query page, and the assets are served.
+func TestUIRoutes(t *testing.T) {
+	h, _ := newTestHandler(t, nil)
+	if rec := do(h, "GET", "/"); rec.Code != http.StatusFound || rec.Header().Get("Location") != "/query" {
+		t.Errorf("root: %d %v", rec.Code, rec.Header())
+	}
+	for _, page := range []string{"query", "alerts", "rules", "targets", "service-discovery", "status", "tsdb-status", "flags", "config"} {
+		rec := do(h, "GET", "/"+page+"?g0.expr=up")
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" ||
+			!strings.Contains(rec.Body.String(), `<meta name="vigil-route-prefix" content="">`) ||
+			!strings.Contains(rec.Body.String(), `assets/app.js`) {
+			t.Errorf("/%s: %d %v\n%s", page, rec.Code, rec.Header(), rec.Body)
+		}
+	}
+	// Behind a proxy that strips the external URL's path, the redirect
+	// keeps the path the browser uses.
+	h, _ = newTestHandler(t, func(o *Options) { o.ExternalURL = &url.URL{Scheme: "http", Host: "example.com", Path: "/monitoring/"} })
+	if rec := do(h, "GET", "/"); rec.Code != http.StatusFound || rec.Header().Get("Location") != "/monitoring/query" {
+		t.Errorf("root with external URL: %d %v", rec.Code, rec.Header())
+	}
+	if rec := do(h, "GET", "/query"); rec.Code != 200 {
+		t.Errorf("/query with external URL: %d", rec.Code)
+	}
+	if rec := do(h, "GET", "/nosuchpage"); rec.Code != 404 {
+		t.Errorf("unknown page: %d", rec.Code)
+	}
+	if rec := do(h, "GET", "/assets/app.css"); rec.Code != 200 || rec.Header().Get("Content-Type") != "text/css; charset=utf-8" {
+		t.Errorf("app.css: %d %v", rec.Code, rec.Header())
+	}
+	if rec := do(h, "GET", "/assets/nosuch.js"); rec.Code != 404 {
+		t.Errorf("unknown asset: %d", rec.Code)
 	}
 }
 

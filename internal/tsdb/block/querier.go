@@ -129,7 +129,21 @@ type blockSeriesSet struct {
 	returned int
 	cur      *blockSeries
 	err      error
+	// syms speeds up label decoding once a Select has read a few series.
+	syms *index.SymbolCache
+	// Series and their chunk metas are carved from slabs: one allocation
+	// for many series instead of two per series. Each series still owns
+	// its part (callers may keep series past Next).
+	seriesSlab []blockSeries
+	metaSlab   []chunks.Meta
 }
+
+// symbolCacheAfter is the number of series a Select reads before it
+// allocates a symbol cache: small selects do not pay for it.
+const symbolCacheAfter = 16
+
+// slabSeries is how many series one slab allocation holds.
+const slabSeries = 64
 
 func (s *blockSeriesSet) Next() bool {
 	if s.err != nil || (s.limit > 0 && s.returned >= s.limit) {
@@ -144,14 +158,17 @@ func (s *blockSeriesSet) Next() bool {
 			}
 		}
 		ref := s.p.At()
-		if err := s.b.index.Series(ref, &s.sb, &s.chks); err != nil {
+		if s.syms == nil && s.n > symbolCacheAfter {
+			s.syms = new(index.SymbolCache)
+		}
+		if err := s.b.index.SeriesCached(ref, s.syms, &s.sb, &s.chks); err != nil {
 			s.err = fmt.Errorf("block %s: %w", s.b.dir, err)
 			return false
 		}
 		ivs := s.stones.Get(ref)
 		// Keep the chunks that overlap the range and are not wholly
-		// deleted.
-		var kept []chunks.Meta
+		// deleted, in place.
+		kept := s.chks[:0]
 		for _, c := range s.chks {
 			if !c.OverlapsClosed(s.mint, s.maxt) {
 				continue
@@ -168,10 +185,11 @@ func (s *blockSeriesSet) Next() bool {
 		if s.shardCount > 0 && lset.Hash()%s.shardCount != s.shardIndex {
 			continue
 		}
-		// A fresh series per Next: callers that keep series past Next
-		// (compaction merging, engines collecting a selector) still see
-		// their own.
-		s.cur = &blockSeries{lset: lset, chks: kept, ivs: ivs, mint: s.mint, maxt: s.maxt, cr: s.b.chunks}
+		// A fresh series per Next, with its own metas: callers that keep
+		// series past Next (compaction merging, engines collecting a
+		// selector) still see their own.
+		s.cur = s.newSeries()
+		*s.cur = blockSeries{lset: lset, chks: s.ownMetas(kept), ivs: ivs, mint: s.mint, maxt: s.maxt, cr: s.b.chunks}
 		s.returned++
 		return true
 	}
@@ -179,6 +197,29 @@ func (s *blockSeriesSet) Next() bool {
 		s.err = fmt.Errorf("block %s: %w", s.b.dir, err)
 	}
 	return false
+}
+
+// newSeries returns a zero series carved from the slab.
+func (s *blockSeriesSet) newSeries() *blockSeries {
+	if len(s.seriesSlab) == 0 {
+		// The first slab is small, for selects of a few series.
+		s.seriesSlab = make([]blockSeries, min(slabSeries, 4<<min(s.returned/4, 4)))
+	}
+	bs := &s.seriesSlab[0]
+	s.seriesSlab = s.seriesSlab[1:]
+	return bs
+}
+
+// ownMetas copies m to the meta slab, capped so no append reaches the
+// next series' metas.
+func (s *blockSeriesSet) ownMetas(m []chunks.Meta) []chunks.Meta {
+	if len(s.metaSlab) < len(m) {
+		s.metaSlab = make([]chunks.Meta, max(len(m), min(slabSeries*4, 16<<min(s.returned/4, 4))))
+	}
+	out := s.metaSlab[:len(m):len(m)]
+	copy(out, m)
+	s.metaSlab = s.metaSlab[len(m):]
+	return out
 }
 
 func (s *blockSeriesSet) At() storage.Series         { return s.cur }
@@ -206,18 +247,26 @@ func (s *blockSeries) Iterator(it storage.Iterator) storage.Iterator {
 }
 
 // blockIterator walks the chunks of a series, limited to [mint, maxt] and
-// skipping deleted samples.
+// skipping deleted samples. Float chunks are decoded in bulk into run, and
+// Next then only moves an index: the per-sample cost of a Select is the
+// decoder's, not a chain of dynamic calls.
 //
-// INVARIANT: cur is the iterator of chks[i-1] while one is open; typ is
-// what the last Next or Seek returned, ValNone once done.
+// INVARIANT: cur is the iterator of chks[i-1] while one is open, and fb
+// is cur when that is a float chunk being read into run. While rn > 0 the
+// current sample is run.T[ri], run.V[ri] (ri < rn). typ is what the last
+// Next or Seek returned, ValNone once done.
 type blockIterator struct {
 	chks       []chunks.Meta
 	ivs        tombstones.Intervals
+	deleted    func(int64) bool // ivs.Contains, nil without deletions
 	mint, maxt int64
 	cr         *chunks.Reader
 	i          int
 	cur        storage.Iterator
+	fb         chunkenc.FloatBatchIterator
 	curMaxT    int64
+	run        *chunkenc.FloatRun // allocated with the first float chunk
+	ri, rn     int
 	typ        storage.ValueType
 	done       bool
 	err        error
@@ -227,7 +276,12 @@ type blockIterator struct {
 
 func (it *blockIterator) reset(s *blockSeries) {
 	it.chks, it.ivs, it.mint, it.maxt, it.cr = s.chks, s.ivs, s.mint, s.maxt, s.cr
-	it.i, it.cur, it.typ, it.done, it.err = 0, nil, storage.ValNone, false, nil
+	it.deleted = nil
+	if len(s.ivs) > 0 {
+		it.deleted = s.ivs.Contains
+	}
+	it.i, it.cur, it.fb, it.ri, it.rn = 0, nil, nil, 0, 0
+	it.typ, it.done, it.err = storage.ValNone, false, nil
 }
 
 func reuseSlot(e chunkenc.Encoding) int {
@@ -242,25 +296,63 @@ func reuseSlot(e chunkenc.Encoding) int {
 	return 0
 }
 
+func (it *blockIterator) reuseFor(e chunkenc.Encoding) storage.Iterator {
+	return it.reuse[reuseSlot(e)]
+}
+
 // open loads chks[i] and starts its iterator.
 func (it *blockIterator) open() bool {
 	m := it.chks[it.i]
 	it.i++
-	c, err := it.cr.Chunk(m.Ref)
+	enc, cur, err := it.cr.Iterator(m.Ref, it.reuseFor)
 	if err != nil {
 		it.err = err
 		return false
 	}
-	slot := reuseSlot(c.Encoding())
-	it.cur = c.Iterator(it.reuse[slot])
-	it.reuse[slot] = it.cur
+	it.cur = cur
+	it.reuse[reuseSlot(enc)] = cur
 	it.curMaxT = m.MaxT
+	if fb, ok := it.cur.(chunkenc.FloatBatchIterator); ok {
+		it.fb = fb
+		if it.run == nil {
+			it.run = new(chunkenc.FloatRun)
+		}
+		it.run.Past = false
+	}
 	return true
 }
 
 func (it *blockIterator) finish() storage.ValueType {
-	it.done, it.cur, it.typ = true, nil, storage.ValNone
+	it.done, it.cur, it.fb, it.typ = true, nil, nil, storage.ValNone
+	it.ri, it.rn = 0, 0
 	return storage.ValNone
+}
+
+// chunkErr reports a failure of the open chunk's iterator.
+func (it *blockIterator) chunkErr(err error) storage.ValueType {
+	it.err = fmt.Errorf("chunk %s: %w", it.chks[it.i-1].Ref, err)
+	return it.finish()
+}
+
+// fill decodes the next samples of the float chunk fb into run. On false
+// the chunk is done (fb and cur are nil) or so is the iteration.
+func (it *blockIterator) fill() bool {
+	it.ri, it.rn = 0, 0
+	if lo, hi, ok := it.run.Fill(it.fb, it.mint, it.maxt, it.deleted); ok {
+		it.ri, it.rn, it.typ = lo, hi, storage.ValFloat
+		return true
+	}
+	if err := it.fb.Err(); err != nil {
+		it.chunkErr(err)
+		return false
+	}
+	if it.run.Past {
+		// Later chunks start later still.
+		it.finish()
+		return false
+	}
+	it.cur, it.fb = nil, nil
+	return false
 }
 
 // settle checks the sample the chunk iterator stands on: it reports false
@@ -268,8 +360,7 @@ func (it *blockIterator) finish() storage.ValueType {
 func (it *blockIterator) settle(typ storage.ValueType) (storage.ValueType, bool) {
 	if typ == storage.ValNone {
 		if err := it.cur.Err(); err != nil {
-			it.err = fmt.Errorf("chunk %s: %w", it.chks[it.i-1].Ref, err)
-			return it.finish(), true
+			return it.chunkErr(err), true
 		}
 		it.cur = nil
 		return storage.ValNone, false
@@ -286,14 +377,33 @@ func (it *blockIterator) settle(typ storage.ValueType) (storage.ValueType, bool)
 }
 
 func (it *blockIterator) Next() storage.ValueType {
+	if it.ri+1 < it.rn {
+		it.ri++
+		return storage.ValFloat
+	}
+	return it.next()
+}
+
+// next is Next past the end of the decoded run.
+func (it *blockIterator) next() storage.ValueType {
 	if it.done {
 		return storage.ValNone
 	}
 	for {
+		if it.fb != nil {
+			if it.fill() {
+				return storage.ValFloat
+			}
+			if it.done {
+				return storage.ValNone
+			}
+			continue
+		}
 		if it.cur == nil {
 			if it.i >= len(it.chks) || !it.open() {
 				return it.finish()
 			}
+			continue
 		}
 		if typ, ok := it.settle(it.cur.Next()); ok {
 			return typ
@@ -306,36 +416,41 @@ func (it *blockIterator) Seek(t int64) storage.ValueType {
 		return storage.ValNone
 	}
 	t = max(t, it.mint)
-	if it.typ != storage.ValNone && it.cur != nil && it.cur.AtT() >= t {
+	if it.typ != storage.ValNone && it.AtT() >= t {
 		return it.typ
 	}
-	it.typ = storage.ValNone
+	if it.cur != nil && it.curMaxT < t {
+		it.cur, it.fb, it.ri, it.rn = nil, nil, 0, 0
+	}
+	if it.cur == nil {
+		for it.i < len(it.chks) && it.chks[it.i].MaxT < t {
+			it.i++
+		}
+	}
 	for {
-		if it.cur != nil && it.curMaxT < t {
-			it.cur = nil
-		}
-		if it.cur == nil {
-			for it.i < len(it.chks) && it.chks[it.i].MaxT < t {
-				it.i++
-			}
-			if it.i >= len(it.chks) || !it.open() {
-				return it.finish()
-			}
-		}
-		typ, ok := it.settle(it.cur.Seek(t))
-		if ok {
+		typ := it.Next()
+		if typ == storage.ValNone || it.AtT() >= t {
 			return typ
-		}
-		// A deleted or early sample: continue with Next from here.
-		if it.cur != nil {
-			return it.Next()
 		}
 	}
 }
 
-func (it *blockIterator) At() (int64, float64) { return it.cur.At() }
-func (it *blockIterator) AtT() int64           { return it.cur.AtT() }
-func (it *blockIterator) Err() error           { return it.err }
+func (it *blockIterator) At() (int64, float64) {
+	if it.rn > 0 {
+		i := it.ri & (chunkenc.FloatRunLen - 1) // ri < rn <= FloatRunLen; no bounds check
+		return it.run.T[i], it.run.V[i]
+	}
+	return it.cur.At()
+}
+
+func (it *blockIterator) AtT() int64 {
+	if it.rn > 0 {
+		return it.run.T[it.ri&(chunkenc.FloatRunLen-1)]
+	}
+	return it.cur.AtT()
+}
+
+func (it *blockIterator) Err() error { return it.err }
 
 func (it *blockIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
 	return it.cur.AtHistogram(h)

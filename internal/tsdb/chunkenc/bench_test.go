@@ -59,6 +59,28 @@ func BenchmarkXORIterate(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ts)), "ns/sample")
 }
 
+func BenchmarkXORIterateBatch(b *testing.B) {
+	ts, vs := benchFloats()
+	c := buildXOR(b, ts, vs)
+	b.SetBytes(int64(len(c.Bytes())))
+	b.ReportAllocs()
+	var it storage.Iterator
+	var sum float64
+	var bt [FloatRunLen]int64
+	var bv [FloatRunLen]float64
+	for b.Loop() {
+		it = c.Iterator(it)
+		fb := it.(FloatBatchIterator)
+		for n := fb.NextFloats(bt[:], bv[:]); n > 0; n = fb.NextFloats(bt[:], bv[:]) {
+			for _, v := range bv[:n] {
+				sum += v
+			}
+		}
+	}
+	_ = sum
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ts)), "ns/sample")
+}
+
 func benchHistograms() []*histogram.Histogram {
 	h := &histogram.Histogram{Schema: 3, PositiveSpans: []histogram.Span{{Offset: -5, Length: 20}}, PositiveBuckets: make([]int64, 20)}
 	var out []*histogram.Histogram

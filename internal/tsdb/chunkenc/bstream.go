@@ -182,7 +182,13 @@ func (r *bitReader) readPrefix(max int) (int, error) {
 // resumeAt positions w to continue writing right after the last bit r has
 // read, where r reads w.b[hdr:]. Bytes past that point are dropped.
 func (w *bitWriter) resumeAt(hdr int, r *bitReader) {
-	pos := r.off*8 - int(r.n) // bits consumed
+	w.resumeAtBit(hdr, uint(r.off*8-int(r.n)))
+}
+
+// resumeAtBit positions w to continue writing after the first pos bits
+// of w.b[hdr:]. Bytes past that point are dropped.
+func (w *bitWriter) resumeAtBit(hdr int, upos uint) {
+	pos := int(upos)
 	used := (pos + 7) / 8
 	w.b = w.b[:hdr+used]
 	w.free = uint8(used*8 - pos)

@@ -352,3 +352,35 @@ func (a *HistogramAppender) Chunk() Chunk { return a.c }
 
 // Chunk returns the chunk the appender appends to.
 func (a *FloatHistogramAppender) Chunk() Chunk { return a.c }
+
+// FloatBatchIterator is implemented by the iterators of float chunks
+// (XOR, and the cold encoding of package chunks). Readers that walk whole
+// chunks use it to decode many samples per call, which avoids a dynamic
+// call per sample and lets the decoder keep its state in registers.
+type FloatBatchIterator interface {
+	storage.Iterator
+	// NextFloats decodes the next samples, as many as fit in both ts and
+	// vs, and returns how many it decoded. Afterwards the iterator stands
+	// on the last of them (At, AtT). It returns 0 at the end of the chunk
+	// or on an error, which Err then reports.
+	NextFloats(ts []int64, vs []float64) int
+}
+
+// IteratorFromData returns an iterator over encoded chunk bytes, as
+// FromData(e, b) followed by Iterator(reuse) would, but without
+// allocating a chunk when reuse is an XOR iterator of this package.
+// Readers that only iterate (queriers) use it; b must stay unchanged
+// while the iterator is in use.
+func IteratorFromData(e Encoding, b []byte, reuse storage.Iterator) (storage.Iterator, error) {
+	if e == EncXOR && len(b) >= 2 {
+		if xi, ok := reuse.(*xorIterator); ok {
+			xi.reset(b)
+			return xi, nil
+		}
+	}
+	c, err := FromData(e, b)
+	if err != nil {
+		return nil, err
+	}
+	return c.Iterator(reuse), nil
+}

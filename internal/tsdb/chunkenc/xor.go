@@ -3,7 +3,9 @@ package chunkenc
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
@@ -34,15 +36,17 @@ func (c *XORChunk) Appender() (*XORAppender, error) {
 		return a, nil
 	}
 	it := c.iterator(nil)
-	for it.Next() != storage.ValNone {
+	var ts [32]int64
+	var vs [32]float64
+	for it.NextFloats(ts[:], vs[:]) > 0 {
 	}
 	if err := it.Err(); err != nil {
 		return nil, err
 	}
-	a.ts = tsWriter{t: it.ts.t, tDelta: it.ts.tDelta}
-	a.v = it.v
-	a.xs = it.xs
-	c.b.resumeAt(2, &it.r)
+	a.ts = tsWriter{t: it.t, tDelta: it.dT}
+	a.v = math.Float64frombits(it.v)
+	a.xs = xorState{leading: it.leading, trailing: it.trailing}
+	c.b.resumeAtBit(2, it.pos)
 	return a, nil
 }
 
@@ -83,56 +87,295 @@ func (c *XORChunk) iterator(it storage.Iterator) *xorIterator {
 	return xi
 }
 
-// xorIterator decodes an XOR chunk.
+// xorIterator decodes an XOR chunk. It reads the bit stream with 64-bit
+// loads at any bit position (see peek) rather than a shifting bit buffer,
+// and NextFloats decodes runs of samples in one loop with the decoder
+// state in registers: per-sample method calls and error plumbing were
+// most of the cost of the previous bit-at-a-time decoder.
 //
-// INVARIANT: onSample is true exactly when the last Next or Seek returned
-// ValFloat, and then ts.t and v hold that sample.
+// INVARIANT: onSample is true exactly when the last Next, NextFloats or
+// Seek produced a sample, and then t and v hold the last such sample.
+// pos counts the bits of b consumed; after read samples it is at most
+// 8*len(b).
 type xorIterator struct {
-	r        bitReader
-	total    int
-	read     int
-	ts       tsReader
-	v        float64
-	xs       xorState
-	onSample bool
-	err      error
+	b           []byte // the chunk after its 2-byte sample count
+	pos         uint
+	total, read int
+	t, dT       int64
+	v           uint64 // the bits of the current value
+	// The leading/trailing-zero window of the value coding; leading is
+	// 0xff until the first window is read.
+	leading, trailing uint8
+	onSample          bool
+	err               error
 }
 
 func (it *xorIterator) reset(b []byte) {
-	*it = xorIterator{r: newBitReader(b[2:]), total: numSamples(b), xs: newXORState()}
+	*it = xorIterator{b: b[2:], total: numSamples(b), leading: 0xff}
+}
+
+// peek returns the 64 bits of b from bit pos on; at least the first 57
+// of them are meaningful (the low pos%8 bits are zero). Bits past the
+// end of b read as zero: callers check pos against the length after
+// decoding a sample.
+func peek(b []byte, pos uint) uint64 {
+	i := pos >> 3
+	if i+8 <= uint(len(b)) {
+		return binary.BigEndian.Uint64(b[i:]) << (pos & 7)
+	}
+	return peekTail(b, pos)
+}
+
+func peekTail(b []byte, pos uint) uint64 {
+	i := pos >> 3
+	if i >= uint(len(b)) {
+		return 0
+	}
+	var buf [8]byte
+	copy(buf[:], b[i:])
+	return binary.BigEndian.Uint64(buf[:]) << (pos & 7)
+}
+
+// bitsAt returns the k bits (1 <= k <= 64) of b from bit pos on.
+func bitsAt(b []byte, pos, k uint) uint64 {
+	if k <= 57 {
+		return peek(b, pos) >> (64 - k)
+	}
+	hi := peek(b, pos) >> 32
+	return hi<<(k-32) | peek(b, pos+32)>>(96-k)
+}
+
+// errXORNoWindow is the corruption of a value that reuses the XOR window
+// before any was set.
+var errXORNoWindow = errors.New("chunkenc: corrupt XOR value: window reused before one was set")
+
+func errXORWindow(leading, sig uint) error {
+	return fmt.Errorf("chunkenc: corrupt XOR window (%d leading, %d significant bits)", leading, sig)
+}
+
+// signExtendFast is signExtend without a branch: the sign of a
+// delta-of-delta is as good as random.
+func signExtendFast(b uint64, k uint) int64 {
+	neg := (uint64(1)<<(k-1) - b) >> 63 // 1 when b > 2^(k-1)
+	return int64(b) - int64(neg<<k)
+}
+
+// first decodes one of the first two samples, whose timestamps are
+// byte-aligned varints, and reports whether it did.
+func (it *xorIterator) first() bool {
+	i := it.pos >> 3 // both samples start on a byte boundary
+	end := uint(len(it.b)) * 8
+	if it.read == 0 {
+		t, k := binary.Varint(it.b[i:])
+		if k <= 0 {
+			return it.fail(fmt.Errorf("chunkenc: first timestamp: %w", errBadVarint(k)))
+		}
+		pos := it.pos + uint(k)*8
+		if pos+64 > end {
+			return it.fail(errShort)
+		}
+		it.t, it.v, it.pos = t, bitsAt(it.b, pos, 64), pos+64
+	} else {
+		d, k := binary.Uvarint(it.b[i:])
+		if k <= 0 {
+			return it.fail(fmt.Errorf("chunkenc: second timestamp: %w", errBadVarint(k)))
+		}
+		pos, v, leading, trailing, err := readXORValue(it.b, it.pos+uint(k)*8, it.v, it.leading, it.trailing)
+		if err != nil {
+			return it.fail(err)
+		}
+		if pos > end {
+			return it.fail(errShort)
+		}
+		it.dT = int64(d)
+		it.t += it.dT
+		it.pos, it.v, it.leading, it.trailing = pos, v, leading, trailing
+	}
+	it.read++
+	return true
+}
+
+// errBadVarint is what binary.Varint's k <= 0 means, in the words of
+// binary.ReadVarint.
+func errBadVarint(k int) error {
+	if k == 0 {
+		return errShort
+	}
+	return errors.New("varint overflows a 64-bit integer")
+}
+
+func (it *xorIterator) fail(err error) bool {
+	it.err = err
+	return false
+}
+
+// readXORValue decodes one XOR-coded value at bit pos against prev and
+// returns the new position, value and window.
+func readXORValue(b []byte, pos uint, prev uint64, leading, trailing uint8) (uint, uint64, uint8, uint8, error) {
+	w := peek(b, pos)
+	switch {
+	case w>>63 == 0: // unchanged
+		return pos + 1, prev, leading, trailing, nil
+	case w>>62 == 0b10: // the previous window
+		if leading == 0xff {
+			return pos, 0, leading, trailing, errXORNoWindow
+		}
+		sig := 64 - uint(leading) - uint(trailing)
+		var x uint64
+		if sig <= 55 {
+			x = w << 2 >> (64 - sig)
+		} else {
+			x = bitsAt(b, pos+2, sig)
+		}
+		return pos + 2 + sig, prev ^ x<<trailing, leading, trailing, nil
+	}
+	l := uint(w>>57) & 31
+	m := uint(w>>51) & 63
+	if m == 0 {
+		m = 64 // 64 significant bits do not fit the field
+	}
+	if l+m > 64 {
+		return pos, 0, leading, trailing, errXORWindow(l, m)
+	}
+	trail := 64 - l - m
+	var x uint64
+	if m <= 44 {
+		x = w << 13 >> (64 - m)
+	} else {
+		x = bitsAt(b, pos+13, m)
+	}
+	return pos + 13 + m, prev ^ x<<trail, uint8(l), uint8(trail), nil
+}
+
+// NextFloats implements FloatBatchIterator.
+func (it *xorIterator) NextFloats(ts []int64, vs []float64) int {
+	it.onSample = false
+	if it.err != nil {
+		return 0
+	}
+	n := 0
+	want := min(len(ts), len(vs), it.total-it.read)
+	for n < want && it.read < 2 {
+		if !it.first() {
+			it.onSample = n > 0
+			return n
+		}
+		ts[n], vs[n] = it.t, math.Float64frombits(it.v)
+		n++
+	}
+	if n == want {
+		it.onSample = n > 0
+		return n
+	}
+	// The state lives in locals for the loop and is stored back once.
+	start := n
+	b, pos, end := it.b, it.pos, uint(len(it.b))*8
+	t, dT, v := it.t, it.dT, it.v
+	trailing := uint(it.trailing)
+	sig := uint(0) // significant bits of the window; 0: none yet
+	if it.leading != 0xff {
+		sig = 64 - uint(it.leading) - trailing
+	}
+	var err error
+	tsAll, vsAll := ts, vs
+	ts = ts[start:want]
+	vs = vs[start:want]
+	vs = vs[:len(ts)]
+	k := 0
+	for ; k < len(ts); k++ {
+		// One load serves the timestamp and, when it fits in the rest of
+		// the word, the value: the next load would wait on pos.
+		w := peek(b, pos)
+		c := uint(1) // bits of w used
+		if w>>63 != 0 {
+			// A unary prefix of up to four ones selects the
+			// delta-of-delta width: 14, 17 or 20 bits, else 64.
+			if p := uint(bits.LeadingZeros64(^w)); p < 4 {
+				kb := 11 + 3*p
+				dT += signExtendFast(w<<(p+1)>>(64-kb), kb)
+				c = p + 1 + kb
+			} else {
+				dT += int64(bitsAt(b, pos+4, 64))
+				pos += 4 + 64
+				w, c = peek(b, pos), 0
+			}
+		}
+		t += dT
+		pos += c
+		w <<= c
+		avail := 57 - c // meaningful bits left in w
+		// Value.
+		switch {
+		case w>>63 == 0:
+			pos++
+		case w>>62 == 0b10:
+			if sig == 0 {
+				err = errXORNoWindow
+				break
+			}
+			var x uint64
+			if 2+sig <= avail {
+				x = w << 2 >> (64 - sig)
+			} else {
+				x = bitsAt(b, pos+2, sig)
+			}
+			v ^= x << trailing
+			pos += 2 + sig
+		default:
+			l := uint(w>>57) & 31
+			m := uint(w>>51) & 63
+			if m == 0 {
+				m = 64 // 64 significant bits do not fit the field
+			}
+			if l+m > 64 {
+				err = errXORWindow(l, m)
+				break
+			}
+			sig, trailing = m, 64-l-m
+			var x uint64
+			if 13+m <= avail {
+				x = w << 13 >> (64 - m)
+			} else {
+				x = bitsAt(b, pos+13, m)
+			}
+			v ^= x << trailing
+			pos += 13 + m
+		}
+		if pos > end || err != nil {
+			if err == nil {
+				err = errShort
+			}
+			break
+		}
+		ts[k], vs[k] = t, math.Float64frombits(v)
+	}
+	n = start + k
+	it.err = err
+	it.pos, it.t, it.dT, it.v = pos, t, dT, v
+	if sig != 0 {
+		it.leading, it.trailing = uint8(64-sig-trailing), uint8(trailing)
+	}
+	it.read += k
+	if n > 0 {
+		// The iterator stands on the last sample stored, whatever a
+		// failed decode left in the locals.
+		it.t, it.v = tsAll[n-1], math.Float64bits(vsAll[n-1])
+	}
+	it.onSample = n > 0
+	return n
 }
 
 func (it *xorIterator) Next() storage.ValueType {
-	it.onSample = false
-	if it.err != nil || it.read >= it.total {
+	var t [1]int64
+	var v [1]float64
+	if it.NextFloats(t[:], v[:]) == 0 {
 		return storage.ValNone
 	}
-	if err := it.ts.read(&it.r, it.read); err != nil {
-		it.err = err
-		return storage.ValNone
-	}
-	if it.read == 0 {
-		v, err := it.r.readBits(64)
-		if err != nil {
-			it.err = err
-			return storage.ValNone
-		}
-		it.v = math.Float64frombits(v)
-	} else {
-		v, err := readXOR(&it.r, &it.xs, it.v)
-		if err != nil {
-			it.err = err
-			return storage.ValNone
-		}
-		it.v = v
-	}
-	it.read++
-	it.onSample = true
 	return storage.ValFloat
 }
 
 func (it *xorIterator) Seek(t int64) storage.ValueType {
-	if it.onSample && it.ts.t >= t {
+	if it.onSample && it.t >= t {
 		return storage.ValFloat
 	}
 	if !it.onSample && it.read > 0 {
@@ -142,14 +385,14 @@ func (it *xorIterator) Seek(t int64) storage.ValueType {
 		if it.Next() == storage.ValNone {
 			return storage.ValNone
 		}
-		if it.ts.t >= t {
+		if it.t >= t {
 			return storage.ValFloat
 		}
 	}
 }
 
-func (it *xorIterator) At() (int64, float64) { return it.ts.t, it.v }
-func (it *xorIterator) AtT() int64           { return it.ts.t }
+func (it *xorIterator) At() (int64, float64) { return it.t, math.Float64frombits(it.v) }
+func (it *xorIterator) AtT() int64           { return it.t }
 func (it *xorIterator) Err() error           { return it.err }
 
 func (it *xorIterator) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {

@@ -68,6 +68,26 @@ var pow10 = func() (p [coldMaxExp + 1]float64) {
 	return p
 }()
 
+// invPow10[e] is 1/10^e correctly rounded, for divPow10.
+var invPow10 = func() (p [coldMaxExp + 1]float64) {
+	for i := range p {
+		p[i] = 1 / pow10[i]
+	}
+	return p
+}()
+
+// divPow10 returns m/d correctly rounded, as the division would, for an
+// integer m with |m| <= 2^53, d = 10^e (e <= coldMaxExp) and inv =
+// invPow10[e]. It takes one multiplication and two fused multiply-adds,
+// which pipeline where a division does not: a quotient within an ulp,
+// its exact remainder, and the correction that rounds correctly
+// (Markstein's theorem; TestDivPow10 checks it against division).
+func divPow10(m, d, inv float64) float64 {
+	q := m * inv
+	r := math.FMA(-q, d, m)
+	return math.FMA(r, inv, q)
+}
+
 var (
 	zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
 		e, err := zstd.NewWriter(nil,
@@ -102,17 +122,26 @@ var _ chunkenc.Chunk = (*ColdChunk)(nil)
 // ColdChunkFromData wraps encoded bytes after checking the header; the
 // rest is checked as the iterator decodes it.
 func ColdChunkFromData(b []byte) (*ColdChunk, error) {
+	n, err := coldHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	return &ColdChunk{b: b, n: n}, nil
+}
+
+// coldHeader checks a cold chunk's header and returns its sample count.
+func coldHeader(b []byte) (int, error) {
 	if len(b) < 2 {
-		return nil, fmt.Errorf("cold chunk of %d bytes is shorter than its header", len(b))
+		return 0, fmt.Errorf("cold chunk of %d bytes is shorter than its header", len(b))
 	}
 	if b[0]&^coldFlagsMask != 0 || b[0]&coldCodingMask > coldXOR {
-		return nil, fmt.Errorf("cold chunk has unknown flags %#x", b[0])
+		return 0, fmt.Errorf("cold chunk has unknown flags %#x", b[0])
 	}
 	n, k := binary.Uvarint(b[1:])
 	if k <= 0 || n == 0 || n > ColdMaxSamples {
-		return nil, fmt.Errorf("cold chunk has a bad sample count")
+		return 0, fmt.Errorf("cold chunk has a bad sample count")
 	}
-	return &ColdChunk{b: b, n: int(n)}, nil
+	return int(n), nil
 }
 
 func (c *ColdChunk) Encoding() chunkenc.Encoding { return EncColdFloat }
@@ -396,7 +425,7 @@ func (c *ColdChunk) Iterator(it storage.Iterator) storage.Iterator {
 	if !ok {
 		ci = &coldIterator{}
 	}
-	ci.reset(c)
+	ci.reset(c.b, c.n)
 	return ci
 }
 
@@ -418,25 +447,25 @@ type coldIterator struct {
 	onSample    bool
 	err         error
 
-	xor storage.Iterator // the XOR coding's delegate, nil otherwise
+	xor chunkenc.FloatBatchIterator // the XOR coding's delegate, nil otherwise
 
 	buf      []byte // decompressed payload, reused across chunks
 	coding   byte
 	tsb, vb  []byte // unread parts of the two streams
 	exps     []byte // unread exception list
 	excLeft  int
-	nextExc  int // index of the next exception, -1 when none is left
-	div      float64
+	nextExc  int     // index of the next exception, -1 when none is left
+	div, inv float64 // 10^exponent and its correctly rounded reciprocal
 	t, dT    int64
 	m, dM    int64
 	v        float64
 	xorReuse storage.Iterator
 }
 
-func (it *coldIterator) reset(c *ColdChunk) {
+func (it *coldIterator) reset(b []byte, n int) {
 	xorReuse, buf := it.xorReuse, it.buf
-	*it = coldIterator{total: c.n, xorReuse: xorReuse, buf: buf, nextExc: -1}
-	if err := it.init(c.b); err != nil {
+	*it = coldIterator{total: n, xorReuse: xorReuse, buf: buf, nextExc: -1}
+	if err := it.init(b); err != nil {
 		it.err = err
 	}
 }
@@ -462,15 +491,18 @@ func (it *coldIterator) init(b []byte) error {
 		payload = out
 	}
 	if it.coding == coldXOR {
-		xc, err := chunkenc.FromData(chunkenc.EncXOR, payload)
+		if len(payload) < 2 {
+			return coldErr("embedded XOR chunk of %d bytes is shorter than its header", len(payload))
+		}
+		if n := int(binary.BigEndian.Uint16(payload)); n != it.total {
+			return coldErr("embedded XOR chunk has %d samples, header says %d", n, it.total)
+		}
+		xi, err := chunkenc.IteratorFromData(chunkenc.EncXOR, payload, it.xorReuse)
 		if err != nil {
 			return coldErr("%v", err)
 		}
-		if xc.NumSamples() != it.total {
-			return coldErr("embedded XOR chunk has %d samples, header says %d", xc.NumSamples(), it.total)
-		}
-		it.xor = xc.Iterator(it.xorReuse)
-		it.xorReuse = it.xor
+		it.xorReuse = xi
+		it.xor = xi.(chunkenc.FloatBatchIterator)
 		return nil
 	}
 	tsLen, k := binary.Uvarint(payload)
@@ -482,7 +514,7 @@ func (it *coldIterator) init(b []byte) error {
 	if len(rest) < 1 || rest[0] > coldMaxExp {
 		return coldErr("bad decimal exponent")
 	}
-	it.div = pow10[rest[0]]
+	it.div, it.inv = pow10[rest[0]], invPow10[rest[0]]
 	nExc, k := binary.Uvarint(rest[1:])
 	if k <= 0 || nExc > uint64(it.total) {
 		return coldErr("bad exception count")
@@ -519,6 +551,170 @@ func (it *coldIterator) advanceExc(prev int) error {
 	return nil
 }
 
+func (it *coldIterator) Next() storage.ValueType {
+	var t [1]int64
+	var v [1]float64
+	if it.NextFloats(t[:], v[:]) == 0 {
+		return storage.ValNone
+	}
+	return storage.ValFloat
+}
+
+// NextFloats implements chunkenc.FloatBatchIterator. The decimal codings
+// decode their two varint streams in one loop over locals; most varints
+// are a single byte, which the loop decodes without a call.
+func (it *coldIterator) NextFloats(ts []int64, vs []float64) int {
+	it.onSample = false
+	if it.err != nil || it.read >= it.total {
+		return 0
+	}
+	want := min(len(ts), len(vs), it.total-it.read)
+	ts, vs = ts[:want], vs[:want]
+	if it.xor != nil {
+		n := it.xor.NextFloats(ts, vs)
+		if n < want {
+			if err := it.xor.Err(); err != nil {
+				it.err = coldErr("%v", err)
+			} else {
+				it.err = coldErr("embedded XOR chunk ended early")
+			}
+		}
+		return it.settle(ts, vs, n)
+	}
+	n := 0
+	// The first two samples set the deltas; the loop below handles the
+	// rest with fewer live variables (it is register-bound).
+	for ; n < want && it.read+n < 2; n++ {
+		if !it.decodeHead(it.read + n) {
+			return it.settle(ts, vs, n)
+		}
+		ts[n], vs[n] = it.t, it.v
+	}
+	if n == want {
+		return it.settle(ts, vs, n)
+	}
+	tsb, vb := it.tsb, it.vb
+	ti, vi := 0, 0
+	t, dT, m, dM := it.t, it.dT, it.m, it.dM
+	div, inv := it.div, it.inv
+	dod := it.coding == coldDecimalDod
+	// The next exception's position relative to this call (negative
+	// when there is none).
+	exc := it.nextExc - it.read
+	for ; n < want; n++ {
+		var x, y int64
+		if ti < len(tsb) && tsb[ti] < 0x80 {
+			x = int64(tsb[ti]>>1) ^ -int64(tsb[ti]&1)
+			ti++
+		} else {
+			var k int
+			if x, k = varintLong(tsb[ti:]); k <= 0 {
+				it.err = coldErr("truncated timestamp stream at sample %d", it.read+n)
+				break
+			}
+			ti += k
+		}
+		if vi < len(vb) && vb[vi] < 0x80 {
+			y = int64(vb[vi]>>1) ^ -int64(vb[vi]&1)
+			vi++
+		} else {
+			var k int
+			if y, k = varintLong(vb[vi:]); k <= 0 {
+				it.err = coldErr("truncated value stream at sample %d", it.read+n)
+				break
+			}
+			vi += k
+		}
+		dT += x
+		if t+dT <= t { // wrapping, as the encoder's arithmetic may
+			it.err = coldErr("timestamp %d not after %d at sample %d", t+dT, t, it.read+n)
+			break
+		}
+		t += dT
+		if dod {
+			dM += y
+			m += dM
+		} else {
+			m += y
+		}
+		var v float64
+		if n == exc {
+			if !it.exception(it.read + n) {
+				break
+			}
+			v, exc = it.v, it.nextExc-it.read
+		} else if m > coldMaxMantissa || m < -coldMaxMantissa {
+			it.err = coldErr("mantissa out of range at sample %d", it.read+n)
+			break
+		} else {
+			v = divPow10(float64(m), div, inv)
+		}
+		ts[n], vs[n] = t, v
+	}
+	it.tsb, it.vb = tsb[ti:], vb[vi:]
+	it.t, it.dT, it.m, it.dM = t, dT, m, dM
+	return it.settle(ts, vs, n)
+}
+
+// decodeHead decodes sample i < 2, which sets the running deltas, into
+// it.t and it.v.
+func (it *coldIterator) decodeHead(i int) bool {
+	x, ok := readVarint(&it.tsb)
+	if !ok {
+		it.err = coldErr("truncated timestamp stream at sample %d", i)
+		return false
+	}
+	y, ok := readVarint(&it.vb)
+	if !ok {
+		it.err = coldErr("truncated value stream at sample %d", i)
+		return false
+	}
+	if i == 0 {
+		it.t, it.m = x, y
+	} else {
+		if it.t+x <= it.t {
+			it.err = coldErr("timestamp %d not after %d at sample %d", it.t+x, it.t, i)
+			return false
+		}
+		it.dT, it.dM = x, y
+		it.t += x
+		it.m += y
+	}
+	if i == it.nextExc {
+		return it.exception(i)
+	}
+	if it.m > coldMaxMantissa || it.m < -coldMaxMantissa {
+		it.err = coldErr("mantissa out of range at sample %d", i)
+		return false
+	}
+	it.v = divPow10(float64(it.m), it.div, it.inv)
+	return true
+}
+
+// exception sets it.v to the raw value of exception sample i and finds
+// the next exception.
+func (it *coldIterator) exception(i int) bool {
+	it.v = math.Float64frombits(binary.BigEndian.Uint64(it.exps))
+	it.exps = it.exps[8:]
+	it.excLeft--
+	if err := it.advanceExc(i); err != nil {
+		it.err = err
+		return false
+	}
+	return true
+}
+
+// varintLong is binary.Varint for a varint that is not a single byte,
+// with the two-byte case first: the decoder inlines the one-byte case,
+// and these two are most of a cold chunk's varints.
+func varintLong(b []byte) (int64, int) {
+	if len(b) >= 2 && b[1] < 0x80 {
+		u := uint64(b[0]&0x7f) | uint64(b[1])<<7
+		return int64(u>>1) ^ -int64(u&1), 2
+	}
+	return binary.Varint(b)
+}
+
 func readVarint(b *[]byte) (int64, bool) {
 	x, k := binary.Varint(*b)
 	if k <= 0 {
@@ -528,78 +724,14 @@ func readVarint(b *[]byte) (int64, bool) {
 	return x, true
 }
 
-func (it *coldIterator) Next() storage.ValueType {
-	it.onSample = false
-	if it.err != nil || it.read >= it.total {
-		return storage.ValNone
+// settle counts the n samples just decoded and stands on the last.
+func (it *coldIterator) settle(ts []int64, vs []float64, n int) int {
+	it.read += n
+	if n > 0 {
+		it.t, it.v = ts[n-1], vs[n-1]
+		it.onSample = true
 	}
-	if it.xor != nil {
-		typ := it.xor.Next()
-		if typ == storage.ValNone {
-			if err := it.xor.Err(); err != nil {
-				it.err = coldErr("%v", err)
-			} else {
-				it.err = coldErr("embedded XOR chunk ended early")
-			}
-			return storage.ValNone
-		}
-		it.t, it.v = it.xor.At()
-		return it.settle()
-	}
-	x, ok := readVarint(&it.tsb)
-	if !ok {
-		it.err = coldErr("truncated timestamp stream at sample %d", it.read)
-		return storage.ValNone
-	}
-	y, ok := readVarint(&it.vb)
-	if !ok {
-		it.err = coldErr("truncated value stream at sample %d", it.read)
-		return storage.ValNone
-	}
-	prevT := it.t
-	switch it.read {
-	case 0:
-		it.t, it.m = x, y
-	case 1:
-		it.dT, it.dM = x, y
-		it.t += x
-		it.m += y
-	default:
-		it.dT += x
-		it.t += it.dT
-		if it.coding == coldDecimalDod {
-			it.dM += y
-			it.m += it.dM
-		} else {
-			it.m += y
-		}
-	}
-	if it.read > 0 && it.t <= prevT {
-		it.err = coldErr("timestamp %d not after %d at sample %d", it.t, prevT, it.read)
-		return storage.ValNone
-	}
-	if it.read == it.nextExc {
-		it.v = math.Float64frombits(binary.BigEndian.Uint64(it.exps))
-		it.exps = it.exps[8:]
-		it.excLeft--
-		if err := it.advanceExc(it.read); err != nil {
-			it.err = err
-			return storage.ValNone
-		}
-	} else if it.m > coldMaxMantissa || it.m < -coldMaxMantissa {
-		it.err = coldErr("mantissa out of range at sample %d", it.read)
-		return storage.ValNone
-	} else {
-		it.v = float64(it.m) / it.div
-	}
-	return it.settle()
-}
-
-// settle counts the sample just decoded.
-func (it *coldIterator) settle() storage.ValueType {
-	it.read++
-	it.onSample = true
-	return storage.ValFloat
+	return n
 }
 
 func (it *coldIterator) Seek(t int64) storage.ValueType {

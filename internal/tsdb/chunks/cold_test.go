@@ -163,3 +163,33 @@ func TestDecimalOf(t *testing.T) {
 		}
 	}
 }
+
+// TestDivPow10 checks the decoder's division by a power of ten against
+// the division itself, for every exponent the encoding allows and
+// mantissas of every size up to 2^53.
+func TestDivPow10(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := 200_000
+	if testing.Short() {
+		n = 20_000
+	}
+	for e := 0; e <= coldMaxExp; e++ {
+		d, inv := pow10[e], invPow10[e]
+		check := func(m int64) {
+			fm := float64(m)
+			if got, want := divPow10(fm, d, inv), fm/d; math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("e=%d m=%d: %v, division gives %v", e, m, got, want)
+			}
+		}
+		for _, m := range []int64{0, 1, -1, 9, 10, 11, coldMaxMantissa, -coldMaxMantissa, coldMaxMantissa - 1} {
+			check(m)
+		}
+		for i := range n {
+			m := rng.Int64N(1 << uint(1+i%53))
+			if i%2 == 1 {
+				m = -m
+			}
+			check(m)
+		}
+	}
+}

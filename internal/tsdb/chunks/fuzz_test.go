@@ -27,6 +27,7 @@ func FuzzColdDecode(f *testing.F) {
 		f.Add(c.Bytes())
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkColdAgainstReference(t, b)
 		c, err := Decode(EncColdFloat, b)
 		if err != nil {
 			return

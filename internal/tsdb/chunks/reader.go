@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/vigil-monitoring/vigil/internal/storage"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/chunkenc"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/vfs"
 )
@@ -98,36 +99,65 @@ func (r *Reader) Size() int64 { return r.size }
 // Chunk returns the chunk at ref after checking its CRC. A damaged chunk
 // yields a *CorruptionError naming the segment file and offset.
 func (r *Reader) Chunk(ref ChunkRef) (chunkenc.Chunk, error) {
+	enc, data, err := r.ChunkData(ref)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Decode(enc, data)
+	if err != nil {
+		return nil, r.corruptAt(ref, "%v", err)
+	}
+	return c, nil
+}
+
+// Iterator returns an iterator over the chunk at ref, reusing
+// reuse(encoding) when that is an iterator of the chunk's encoding (see
+// IteratorFromData). It checks the CRC as Chunk does.
+func (r *Reader) Iterator(ref ChunkRef, reuse func(chunkenc.Encoding) storage.Iterator) (chunkenc.Encoding, storage.Iterator, error) {
+	enc, data, err := r.ChunkData(ref)
+	if err != nil {
+		return 0, nil, err
+	}
+	it, err := IteratorFromData(enc, data, reuse(enc))
+	if err != nil {
+		return 0, nil, r.corruptAt(ref, "%v", err)
+	}
+	return enc, it, nil
+}
+
+func (r *Reader) corruptAt(ref ChunkRef, format string, args ...any) error {
+	return Corruptf(r.segs[ref.Segment()-1].Name(), int64(ref.Offset()), format, args...)
+}
+
+// ChunkData returns the encoding and the bytes of the chunk at ref after
+// checking its CRC. The bytes alias the mapping: they are valid until
+// Close and must not be modified.
+func (r *Reader) ChunkData(ref ChunkRef) (chunkenc.Encoding, []byte, error) {
 	seq, off := ref.Segment(), int(ref.Offset())
 	if seq == 0 || int(seq) > len(r.segs) {
-		return nil, fmt.Errorf("%w: chunk reference %s names segment %d of %d", ErrCorruption, ref, seq, len(r.segs))
+		return 0, nil, fmt.Errorf("%w: chunk reference %s names segment %d of %d", ErrCorruption, ref, seq, len(r.segs))
 	}
 	seg := r.segs[seq-1]
 	b := seg.Bytes()
 	if off < SegmentHeaderSize || off >= len(b) {
-		return nil, Corruptf(seg.Name(), int64(off), "chunk offset outside the %d-byte segment", len(b))
+		return 0, nil, Corruptf(seg.Name(), int64(off), "chunk offset outside the %d-byte segment", len(b))
 	}
 	n, k := binary.Uvarint(b[off:])
 	if k <= 0 {
-		return nil, Corruptf(seg.Name(), int64(off), "bad chunk length")
+		return 0, nil, Corruptf(seg.Name(), int64(off), "bad chunk length")
 	}
 	start := off + k // the encoding byte
 	if n > uint64(len(b)) || uint64(start)+1+n+crcSize > uint64(len(b)) {
-		return nil, Corruptf(seg.Name(), int64(off), "chunk of %d bytes runs past the end of the segment", n)
+		return 0, nil, Corruptf(seg.Name(), int64(off), "chunk of %d bytes runs past the end of the segment", n)
 	}
 	end := start + 1 + int(n)
 	want := binary.BigEndian.Uint32(b[end:])
 	if got := crc32.Checksum(b[start:end], castagnoli); got != want {
-		return nil, Corruptf(seg.Name(), int64(off), "chunk checksum mismatch (stored %#08x, computed %#08x)", want, got)
+		return 0, nil, Corruptf(seg.Name(), int64(off), "chunk checksum mismatch (stored %#08x, computed %#08x)", want, got)
 	}
-	enc := chunkenc.Encoding(b[start])
 	// The three-index slice keeps a caller that appends from writing into
 	// the mapping (which would fault: it is read-only).
-	c, err := Decode(enc, b[start+1:end:end])
-	if err != nil {
-		return nil, Corruptf(seg.Name(), int64(off), "%v", err)
-	}
-	return c, nil
+	return chunkenc.Encoding(b[start]), b[start+1 : end : end], nil
 }
 
 // Decode wraps encoded chunk bytes as a chunk of the given encoding,
@@ -137,6 +167,24 @@ func Decode(enc chunkenc.Encoding, b []byte) (chunkenc.Chunk, error) {
 		return ColdChunkFromData(b)
 	}
 	return chunkenc.FromData(enc, b)
+}
+
+// IteratorFromData is Decode followed by Iterator(reuse), without
+// allocating a chunk when reuse is an iterator of the encoding.
+func IteratorFromData(enc chunkenc.Encoding, b []byte, reuse storage.Iterator) (storage.Iterator, error) {
+	if enc != EncColdFloat {
+		return chunkenc.IteratorFromData(enc, b, reuse)
+	}
+	n, err := coldHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	ci, ok := reuse.(*coldIterator)
+	if !ok {
+		ci = &coldIterator{}
+	}
+	ci.reset(b, n)
+	return ci, nil
 }
 
 // Close releases the segment mappings.

@@ -265,6 +265,45 @@ func (r *Reader) symbolBytes(i uint64) ([]byte, error) {
 	return d.bytes(), nil
 }
 
+// SymbolCache remembers where recently resolved symbols are, for a
+// caller that reads many series of one Reader (a Select): neighbouring
+// series share most label names and values, and without it each lookup
+// walks up to symbolSampleStep-1 symbols from the nearest sampled offset.
+// The zero value is ready. It is not safe for concurrent use, and belongs
+// to one Reader.
+type SymbolCache struct {
+	slots [symbolCacheSlots]symbolSlot
+}
+
+const symbolCacheSlots = 512 // a power of two
+
+// symbolSlot maps symbol key-1 to the offset in the index of its entry;
+// key 0 is an empty slot.
+type symbolSlot struct {
+	key, off uint32
+}
+
+// symbolBytesCached is symbolBytes through c, which may be nil.
+func (r *Reader) symbolBytesCached(i uint64, c *SymbolCache) ([]byte, error) {
+	if c == nil || i >= 1<<32-1 {
+		return r.symbolBytes(i)
+	}
+	slot := &c.slots[i&(symbolCacheSlots-1)]
+	if uint64(slot.key) == i+1 {
+		d := decbuf{b: r.b[slot.off:]}
+		return d.bytes(), nil
+	}
+	if i >= uint64(r.nSymbols) {
+		return nil, fmt.Errorf("%w: symbol %d of %d", chunks.ErrCorruption, i, r.nSymbols)
+	}
+	d := decbuf{b: r.b[r.symOffsets[i/symbolSampleStep]:]}
+	for range i % symbolSampleStep {
+		d.bytes()
+	}
+	*slot = symbolSlot{key: uint32(i + 1), off: uint32(len(r.b) - len(d.b))}
+	return d.bytes(), nil
+}
+
 // Symbol returns symbol i.
 func (r *Reader) Symbol(i uint32) (string, error) {
 	b, err := r.symbolBytes(uint64(i))
@@ -315,6 +354,12 @@ func (r *Reader) seriesBody(ref storage.SeriesRef) ([]byte, error) {
 // appends its chunk metas to (*chks)[:0]. The caller gets the labels with
 // builder.Labels().
 func (r *Reader) Series(ref storage.SeriesRef, builder *labels.ScratchBuilder, chks *[]chunks.Meta) error {
+	return r.SeriesCached(ref, nil, builder, chks)
+}
+
+// SeriesCached is Series resolving symbols through cache, which may be
+// nil.
+func (r *Reader) SeriesCached(ref storage.SeriesRef, cache *SymbolCache, builder *labels.ScratchBuilder, chks *[]chunks.Meta) error {
 	body, err := r.seriesBody(ref)
 	if err != nil {
 		return err
@@ -330,11 +375,11 @@ func (r *Reader) Series(ref storage.SeriesRef, builder *labels.ScratchBuilder, c
 		if d.failed {
 			break
 		}
-		name, err := r.symbolBytes(ni)
+		name, err := r.symbolBytesCached(ni, cache)
 		if err != nil {
 			return corrupt(r.name, int(ref)*SeriesAlignment, "series label name: %v", err)
 		}
-		value, err := r.symbolBytes(vi)
+		value, err := r.symbolBytesCached(vi, cache)
 		if err != nil {
 			return corrupt(r.name, int(ref)*SeriesAlignment, "series label value: %v", err)
 		}

@@ -1,5 +1,6 @@
 // Package record owns the payloads of WAL records: series, float samples,
-// integer and float histogram samples, exemplars, metadata and tombstones.
+// integer and float histogram samples, exemplars, metadata and tombstones
+// (and the out-of-order type, which wraps a samples record).
 // Encoders append to a caller's buffer (func EncodeX(dst, ...) []byte) so
 // the head reuses one buffer per commit; decoders treat their input as
 // untrusted and fail with ErrInvalid instead of panicking. The layouts are
@@ -30,6 +31,11 @@ const (
 	HistogramSamples      Type = 5
 	FloatHistogramSamples Type = 6
 	Metadata              Type = 7
+	// OutOfOrder carries a Samples, HistogramSamples or
+	// FloatHistogramSamples record, type byte included, whose samples the
+	// head accepted out of order; with nothing after its type byte it is
+	// the head's out-of-order reset marker (docs/format/wal.md).
+	OutOfOrder Type = 8
 )
 
 func (t Type) String() string {
@@ -48,6 +54,8 @@ func (t Type) String() string {
 		return "float histogram samples"
 	case Metadata:
 		return "metadata"
+	case OutOfOrder:
+		return "out-of-order"
 	}
 	return fmt.Sprintf("unknown record type %d", uint8(t))
 }
@@ -58,7 +66,7 @@ func TypeOf(rec []byte) Type {
 	if len(rec) == 0 {
 		return Unknown
 	}
-	if t := Type(rec[0]); t >= Series && t <= Metadata {
+	if t := Type(rec[0]); t >= Series && t <= OutOfOrder {
 		return t
 	}
 	return Unknown

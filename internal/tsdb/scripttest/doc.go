@@ -51,12 +51,13 @@
 // # Commands
 //
 //	open [block=DUR] [chunk_range=DUR] [max_block=DUR] [retention=DUR]
-//	     [max_bytes=N] [no_histograms]
+//	     [max_bytes=N] [no_histograms] [ooo_window=DUR]
 //
 // opens the database in the script's directory with background compaction
 // disabled (compaction runs only when the script says so). block is
 // tsdb.Options.MinBlockDuration, chunk_range ChunkRange, max_block
-// MaxBlockDuration, retention RetentionDuration, max_bytes MaxBytes.
+// MaxBlockDuration, retention RetentionDuration, max_bytes MaxBytes,
+// ooo_window OutOfOrderTimeWindow (0 when not given).
 //
 //	close
 //	reopen [options as for open]

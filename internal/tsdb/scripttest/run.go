@@ -187,7 +187,7 @@ func reason(err error) string {
 }
 
 // The option keys of open and reopen.
-var openKeys = []string{"block", "chunk_range", "max_block", "retention", "max_bytes", "no_histograms"}
+var openKeys = []string{"block", "chunk_range", "max_block", "retention", "max_bytes", "no_histograms", "ooo_window"}
 
 func (r *runner) lifecycle(b cmdBlock) ([]string, error) {
 	kv, err := keyValues(b.args, openKeys...)
@@ -277,6 +277,11 @@ func dbOptions(kv map[string]string) (tsdb.Options, error) {
 		o.MaxBytes = n
 	}
 	_, o.DisableNativeHistograms = kv["no_histograms"]
+	var window time.Duration
+	if err := dur("ooo_window", &window); err != nil {
+		return o, err
+	}
+	o.OutOfOrderTimeWindow = window.Milliseconds()
 	return o, nil
 }
 

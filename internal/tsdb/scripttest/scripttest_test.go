@@ -63,7 +63,7 @@ func TestRunScriptErrors(t *testing.T) {
 	for _, tc := range []struct{ script, want string }{
 		{"select m", "x.txt:1: select m: select needs an open database"},
 		{"open\n\nfrobnicate", `x.txt:3: frobnicate: unknown command "frobnicate"`},
-		{"open ooo_window=10m", `x.txt:1: open ooo_window=10m: unknown argument "ooo_window=10m"`},
+		{"open exemplars=10", `x.txt:1: open exemplars=10: unknown argument "exemplars=10"`},
 		{"open\n\nappend\nm 5", "x.txt:3: append: line 4: bad sample \"5\": want T:V"},
 		{"open\n\nappend\nm 0..10/3:1", "need STEP > 0 and T2 = T1 + k*STEP"},
 		{"open\n\nappend\nm{a=\"b\" 0:1", "x.txt:3: append: line 4: unterminated quote or brace"},
