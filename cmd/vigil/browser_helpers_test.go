@@ -190,16 +190,20 @@ func brGet(u string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
-// brStartNodeExporter starts the node exporter with its textfile collector
-// reading textDir, and returns its address.
+// brStartNodeExporter starts the node exporter with a few collectors and
+// its textfile collector reading textDir, and returns its address.
 func brStartNodeExporter(t *testing.T, textDir string) string {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		addr := "127.0.0.1:" + strconv.Itoa(brFreePort(t))
 		p := brLaunch(t, fmt.Sprintf("node-exporter-%d", attempt), t.TempDir(), brNodeExporterBin,
 			"--web.listen-address="+addr,
-			"--no-collector.systemd", // no systemd here: it would only log failures
-			"--collector.textfile.directory="+textDir,
+			// A few collectors keep each scrape quick at a 1s interval
+			// on a busy machine; loadavg serves node_load1, which the
+			// completion test types.
+			"--collector.disable-defaults",
+			"--collector.cpu", "--collector.loadavg", "--collector.meminfo", "--collector.uname",
+			"--collector.textfile", "--collector.textfile.directory="+textDir,
 			"--log.level=warn")
 		deadline := time.Now().Add(30 * time.Second)
 		for {
@@ -482,6 +486,22 @@ func brStartBrowser(t *testing.T) *brBrowser {
 	return b
 }
 
+// newTab opens another tab of the same browser, with its own record of
+// problems; it closes when the test ends.
+func (b *brBrowser) newTab(t *testing.T) *brBrowser {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	t.Cleanup(cancel)
+	nb := &brBrowser{ctx: ctx}
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	if err := chromedp.Listen(ctx, nb.record); err != nil {
+		t.Fatal(err)
+	}
+	return nb
+}
+
 // record runs on chromedp's event loop, so it only appends under a lock.
 func (b *brBrowser) record(ev any) {
 	var text string
@@ -557,7 +577,7 @@ func brRun[T any](b *brBrowser, limit time.Duration, a chromedp.Action[T]) (T, e
 	return chromedp.Run(ctx, a)
 }
 
-// eval evaluates a JavaScript expression and decodes its value.
+// brEval evaluates a JavaScript expression and decodes its value.
 func brEval[T any](t *testing.T, b *brBrowser, expr string) T {
 	t.Helper()
 	v, err := brRun(b, 20*time.Second, chromedp.Evaluate[T](expr))

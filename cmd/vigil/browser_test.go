@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -234,33 +235,47 @@ func TestBrowser(t *testing.T) {
 		stepMs := end.Sub(gaugesSince).Milliseconds() / (points - 1)
 		start := end.Add(-time.Duration(stepMs*(points-1)) * time.Millisecond)
 		step := strconv.FormatFloat(float64(stepMs)/1000, 'f', -1, 64)
-		n, pts := v.rangeShape(t, "vigil_browser_gauge", start, end, step)
+		// last_over_time bridges a scrape that a loaded machine let time
+		// out: it skips the staleness marker the failure leaves, so every
+		// step keeps its point.
+		const expr = "last_over_time(vigil_browser_gauge[5s])"
+		n, pts := v.rangeShape(t, expr, start, end, step)
 		if n != brGaugeSeries || pts != points {
 			t.Fatalf("the range query returns %d series of %d points, want %d of %d", n, pts, brGaugeSeries, points)
 		}
-		b.setPage("query-graph-timing")
-		u := v.base + "/query?" + brGraphState("vigil_browser_gauge", end.Sub(start), end, step)
-		if err := b.do(30*time.Second, chromedp.Navigate(u)); err != nil {
-			t.Fatal(err)
+		// A tab of its own, so that nothing an earlier page left running
+		// competes for the CPU; three page loads, judged by their median.
+		tab := b.newTab(t)
+		tab.setPage("query-graph-timing")
+		u := v.base + "/query?" + brGraphState(expr, end.Sub(start), end, step)
+		var times []float64
+		for range 3 {
+			if err := tab.do(30*time.Second, chromedp.Navigate(u)); err != nil {
+				t.Fatal(err)
+			}
+			if err := tab.waitJS(90*time.Second, `typeof window.__vigilLastGraphRenderMs === "number"`); err != nil {
+				t.Fatal(err)
+			}
+			ms := brEval[float64](t, tab, `window.__vigilLastGraphRenderMs`)
+			prepare := brEval[string](t, tab, `document.querySelector('[data-testid="graph"]').dataset.prepareMs ?? "?"`)
+			t.Logf("graph of %d series x %d points (step %ss) drawn in %.1f ms from the parsed response, %s ms of it preparing the data", n, pts, step, ms, prepare)
+			times = append(times, ms)
 		}
-		if err := b.waitJS(90*time.Second, `typeof window.__vigilLastGraphRenderMs === "number"`); err != nil {
-			t.Fatal(err)
-		}
-		ms := brEval[float64](t, b, `window.__vigilLastGraphRenderMs`)
-		prepare := brEval[string](t, b, `document.querySelector('[data-testid="graph"]').dataset.prepareMs ?? "?"`)
-		coloured := brEval[int](t, b, brCanvasColoured)
-		b.screenshot(t, screens, "14-query-graph-100x11000")
-		t.Logf("graph of %d series x %d points (step %ss) drawn in %.1f ms from the parsed response, %s ms of it preparing the data (bound %v)", n, pts, step, ms, prepare, brGraphBound)
-		if n := brEval[string](t, b, `document.querySelector('[data-testid="graph"]').dataset.series`); n != strconv.Itoa(brGaugeSeries) {
+		coloured := brEval[int](t, tab, brCanvasColoured)
+		tab.screenshot(t, screens, "14-query-graph-100x11000")
+		if n := brEval[string](t, tab, `document.querySelector('[data-testid="graph"]').dataset.series`); n != strconv.Itoa(brGaugeSeries) {
 			t.Errorf("the big graph has %s series, want %d", n, brGaugeSeries)
 		}
 		if coloured < 1000 {
 			t.Errorf("the big graph coloured only %d pixels", coloured)
 		}
-		if ms >= float64(brGraphBound.Milliseconds()) {
-			t.Errorf("drawing took %.1f ms, want under %v", ms, brGraphBound)
+		slices.Sort(times)
+		median := times[len(times)/2]
+		t.Logf("graph render time of %d series x %d points: median %.1f ms of %.1f ms (bound %v)", n, pts, median, times, brGraphBound)
+		if median >= float64(brGraphBound.Milliseconds()) {
+			t.Errorf("drawing took %.1f ms (median), want under %v", median, brGraphBound)
 		}
-		b.checkProblems(t, "query-graph-timing")
+		tab.checkProblems(t, "query-graph-timing")
 	})
 
 	t.Run("RoutePrefix", func(t *testing.T) {

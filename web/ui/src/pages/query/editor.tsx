@@ -105,6 +105,12 @@ export function ExpressionEditor({ value, onChange, onExecute, autofocus }: Edit
   // Callbacks in refs, so the editor built once always calls the latest.
   const cbs = useRef({ onChange, onExecute });
   cbs.current = { onChange, onExecute };
+  // The newest text, whether it came from a render or from the editor
+  // itself. Preact runs an effect left from one render at the start of
+  // the next, so the effect below must not trust its own `value`: typing
+  // fast would make editor and panel swap two texts forever.
+  const latest = useRef(value);
+  latest.current = value;
 
   useEffect(() => {
     const execKeys = Prec.highest(
@@ -139,7 +145,10 @@ export function ExpressionEditor({ value, onChange, onExecute, autofocus }: Edit
         EditorView.lineWrapping,
         promqlExtension().asExtension(),
         EditorView.updateListener.of((u) => {
-          if (u.docChanged) cbs.current.onChange(u.state.doc.toString());
+          if (u.docChanged) {
+            latest.current = u.state.doc.toString();
+            cbs.current.onChange(latest.current);
+          }
         }),
         EditorView.contentAttributes.of({ "aria-label": "PromQL expression" }),
       ],
@@ -156,8 +165,9 @@ export function ExpressionEditor({ value, onChange, onExecute, autofocus }: Edit
 
   useEffect(() => {
     const v = view.current;
-    if (v && v.state.doc.toString() !== value) {
-      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
+    const want = latest.current;
+    if (v && v.state.doc.toString() !== want) {
+      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: want } });
     }
   }, [value]);
 

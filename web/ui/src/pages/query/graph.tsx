@@ -78,14 +78,18 @@ function cssVar(name: string): string {
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
 
-// timeTick labels the time axis in UTC, 24-hour, with the date only where
-// the ticks are a day or more apart, or (month and day) at midnight.
+// timeTick labels the time axis in UTC, 24-hour, with milliseconds when
+// ticks are under a second apart, and the date only where the ticks are a
+// day or more apart, or (month and day) at midnight.
 function timeTick(sec: number, incrSec: number): string {
   const d = new Date(sec * 1000);
   const hm = `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`;
   const date = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
   if (incrSec >= 86400) return date;
-  if (incrSec < 60) return `${hm}:${pad2(d.getUTCSeconds())}`;
+  const hms = `${hm}:${pad2(d.getUTCSeconds())}`;
+  // Sub-second ticks would repeat the same second, so they show milliseconds.
+  if (incrSec < 1) return `${hms}.${String(d.getUTCMilliseconds()).padStart(3, "0")}`;
+  if (incrSec < 60) return hms;
   if (d.getUTCHours() === 0 && d.getUTCMinutes() === 0) return `${date.slice(5)}\n${hm}`;
   return hm;
 }
