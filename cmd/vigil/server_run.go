@@ -108,6 +108,8 @@ func newServer(f *serverFlags, logger *slog.Logger) (_ *server, err error) {
 		EnableNegativeOffset:     true,
 		EnablePerStepStats:       true,
 		EnableDelayedNameRemoval: false,
+		// The API encodes a result before it closes its query.
+		RecycleResults: true,
 	})
 	s.scrape, err = scrape.NewManager(s.storage, scrape.Options{
 		Logger:     logger.With("component", "scrape manager"),

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/vigil-monitoring/vigil/internal/discovery"
@@ -144,12 +145,21 @@ func (d *directConn) connect(ctx context.Context) error {
 		return err
 	}
 	d.conn = c
-	if d.br == nil {
-		d.br = bufio.NewReaderSize(c, 16<<10)
-	} else {
-		d.br.Reset(c)
-	}
 	return nil
+}
+
+// bufReaders hold the response reader of the scrapes in flight: a
+// connection idles between scrapes with nothing buffered, so it needs
+// none of its own. Bodies are mostly read straight into the scrape
+// buffer, past the reader.
+var bufReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+
+func (d *directConn) releaseReader() {
+	if d.br != nil {
+		d.br.Reset(nil)
+		bufReaders.Put(d.br)
+		d.br = nil
+	}
 }
 
 // exchange writes the request and reads the response head. The context
@@ -163,8 +173,12 @@ func (d *directConn) exchange(ctx context.Context) (*http.Response, error) {
 		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	d.releaseReader()
+	d.br = bufReaders.Get().(*bufio.Reader)
+	d.br.Reset(c)
 	fail := func(err error) (*http.Response, error) {
 		stop()
+		d.releaseReader()
 		d.close()
 		if ctxErr := ctxError(ctx, err); ctxErr != nil {
 			return nil, ctxErr
@@ -232,7 +246,9 @@ func (b *directBody) Close() error {
 	}
 	// When the context ended first, the connection's deadline is past.
 	stopped := b.stop()
-	if !b.eof || !b.keep || !stopped || b.d.conn != b.conn {
+	// Bytes after the body are not a response to anything we asked.
+	clean := b.d.br != nil && b.d.br.Buffered() == 0
+	if !b.eof || !b.keep || !stopped || !clean || b.d.conn != b.conn {
 		// Closed before the body: closing a body net/http parsed reads
 		// it to its end, which is what a body over the limit must not do.
 		if b.d.conn == b.conn {
@@ -242,5 +258,8 @@ func (b *directBody) Close() error {
 		}
 	}
 	_ = b.ReadCloser.Close()
+	if b.d.conn == nil || b.d.conn == b.conn {
+		b.d.releaseReader()
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package tsdb
 import (
 	"cmp"
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"sort"
 	"sync"
@@ -288,6 +289,34 @@ func (p *memPostings) labelValues(name string) []string {
 	return out
 }
 
+// eachMatching calls f with the list of every value of name that keep
+// selects, holding the read lock: f must be quick and must not call p.
+func (p *memPostings) eachMatching(name string, keep func(string) bool, f func(*postingList)) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for v, l := range p.mu.m[name] {
+		if keep(v) {
+			f(l)
+		}
+	}
+}
+
+// allIfEveryHas returns the list of all series if every series carries
+// label name, which a series has at most one value of.
+func (p *memPostings) allIfEveryHas(name string) (postingList, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	all := p.mu.m[""][""]
+	if all == nil {
+		return postingList{}, false
+	}
+	n := 0
+	for _, l := range p.mu.m[name] {
+		n += l.n
+	}
+	return *all, n == all.n
+}
+
 // matching returns the lists of the values of name that keep selects.
 func (p *memPostings) matching(name string, keep func(string) bool) []postingList {
 	p.mu.RLock()
@@ -302,27 +331,50 @@ func (p *memPostings) matching(name string, keep func(string) bool) []postingLis
 }
 
 // postingsForMatchers returns the ascending refs of the series matching
-// every matcher. A matcher that matches the empty string also selects
-// series without the label, so it is applied as "all series minus those
+// every matcher.
+func (p *memPostings) postingsForMatchers(ms []*labels.Matcher) []storage.SeriesRef {
+	refs, _ := p.selectPostings(ms, false)
+	return refs
+}
+
+// deferMinCandidates is the candidate count up to which a matcher is
+// always checked against each candidate's labels instead of expanded
+// through the index.
+const deferMinCandidates = 1024
+
+// selectPostings returns the ascending refs of the series matching ms. A
+// matcher that matches the empty string also selects series without the
+// label, so through the index it is applied as "all series minus those
 // whose value it rejects".
+//
+// Equality and small set matchers are applied first: they cost one list
+// each. With canDefer, a further matcher whose expansion would cost more
+// than checking it on each remaining candidate (a regex over every value
+// of a label, or the union of all of a label's lists) is returned in rest
+// instead, and the caller must check it against the labels of each
+// returned series. Without canDefer, rest is empty.
 //
 // The shortest list is decoded and the others are only seeked into, so a
 // selective matcher keeps the cost of a broad one (job="node") low.
-func (p *memPostings) postingsForMatchers(ms []*labels.Matcher) []storage.SeriesRef {
+func (p *memPostings) selectPostings(ms []*labels.Matcher, canDefer bool) (refs []storage.SeriesRef, rest []*labels.Matcher) {
+	return p.selectPostingsInto(nil, ms, canDefer)
+}
+
+// selectPostingsInto is selectPostings building the result in buf's
+// memory where it can.
+func (p *memPostings) selectPostingsInto(buf []storage.SeriesRef, ms []*labels.Matcher, canDefer bool) (refs []storage.SeriesRef, rest []*labels.Matcher) {
 	type include struct {
 		list postingList         // a single list, or
 		refs []storage.SeriesRef // the union of several
 		n    int
 	}
-	var incs []include
-	var exclude [][]storage.SeriesRef
-	for _, m := range ms {
+	cheap := func(m *labels.Matcher) bool {
 		if m.Matches("") {
-			if rejected := p.matching(m.Name, func(v string) bool { return !m.Matches(v) }); len(rejected) > 0 {
-				exclude = append(exclude, union(rejected))
-			}
-			continue
+			return false
 		}
+		return m.Type == labels.MatchEqual || (m.Type == labels.MatchRegexp && len(m.SetMatches()) > 0 && len(m.SetMatches()) <= 16)
+	}
+	expand := func(m *labels.Matcher) include {
 		var lists []postingList
 		switch {
 		case m.Type == labels.MatchEqual:
@@ -331,61 +383,210 @@ func (p *memPostings) postingsForMatchers(ms []*labels.Matcher) []storage.Series
 			for _, v := range m.SetMatches() {
 				lists = append(lists, p.get(m.Name, v))
 			}
+		case m.Type == labels.MatchNotEqual && m.Value == "" || m.Type == labels.MatchRegexp && m.Value == ".+":
+			// Every series with the label: when that is every series
+			// (__name__!=""), the list of all series is it.
+			if all, ok := p.allIfEveryHas(m.Name); ok {
+				return include{list: all, n: all.n}
+			}
+			lists = p.matching(m.Name, m.Matches)
 		default:
 			lists = p.matching(m.Name, m.Matches)
 		}
-		var inc include
 		if len(lists) == 1 {
-			inc = include{list: lists[0], n: lists[0].n}
-		} else {
-			inc.refs = union(lists)
-			inc.n = len(inc.refs)
+			return include{list: lists[0], n: lists[0].n}
 		}
+		u := union(nil, lists)
+		return include{refs: u, n: len(u)}
+	}
+	// Cheap includes first, then the others in the given order.
+	var incs []include
+	var later []*labels.Matcher
+	for _, m := range ms {
+		if !cheap(m) {
+			later = append(later, m)
+			continue
+		}
+		inc := expand(m)
 		if inc.n == 0 {
-			return nil
+			return nil, nil
 		}
 		incs = append(incs, inc)
 	}
+	if len(incs) == 0 {
+		// Nothing cheap: expand the first include, if any, to have a
+		// candidate set at all.
+		for i, m := range later {
+			if m.Matches("") {
+				continue
+			}
+			inc := expand(m)
+			if inc.n == 0 {
+				return nil, nil
+			}
+			incs = append(incs, inc)
+			later = slices.Delete(slices.Clone(later), i, i+1)
+			break
+		}
+	}
 	var res []storage.SeriesRef
 	if len(incs) == 0 {
-		res = p.all().decode(nil)
+		res = p.all().decode(buf[:0])
 	} else {
 		slices.SortFunc(incs, func(a, b include) int { return cmp.Compare(a.n, b.n) })
 		if incs[0].refs != nil {
 			res = incs[0].refs
 		} else {
-			res = incs[0].list.decode(make([]storage.SeriesRef, 0, incs[0].n))
+			res = incs[0].list.decode(slices.Grow(buf[:0], incs[0].n))
 		}
 		for _, inc := range incs[1:] {
-			if inc.refs != nil {
-				res = intersect(res, inc.refs)
-			} else {
-				res = intersectList(res, inc.list)
-			}
+			res = intersectInclude(res, inc.list, inc.refs)
 			if len(res) == 0 {
-				return nil
+				return nil, nil
 			}
 		}
 	}
-	for _, l := range exclude {
-		res = subtract(res, l)
+	for _, m := range later {
+		if canDefer && p.cheaperToCheck(len(res), m.Name) {
+			rest = append(rest, m)
+			continue
+		}
+		if m.Matches("") {
+			res = p.subtractRejected(res, m)
+		} else {
+			inc := expand(m)
+			res = intersectInclude(res, inc.list, inc.refs)
+		}
+		if len(res) == 0 {
+			return nil, nil
+		}
+	}
+	return res, rest
+}
+
+// cheaperToCheck reports whether checking a matcher on label name against
+// n candidates' labels beats expanding it, which runs it over every value
+// of name and merges the lists of those it keeps or rejects.
+func (p *memPostings) cheaperToCheck(n int, name string) bool {
+	if n <= deferMinCandidates {
+		return true
+	}
+	p.mu.RLock()
+	values := len(p.mu.m[name])
+	p.mu.RUnlock()
+	return n <= 4*values
+}
+
+func intersectInclude(res []storage.SeriesRef, list postingList, refs []storage.SeriesRef) []storage.SeriesRef {
+	if refs != nil {
+		return intersect(res, refs)
+	}
+	return intersectList(res, list)
+}
+
+// subtractRejected drops from res (ascending, edited in place) the series
+// whose value of m's label m rejects.
+func (p *memPostings) subtractRejected(res []storage.SeriesRef, m *labels.Matcher) []storage.SeriesRef {
+	if len(res) == 0 {
+		return res
+	}
+	reject := func(v string) bool { return !m.Matches(v) }
+	if maxRef := res[len(res)-1]; int(maxRef/64) <= 4*len(res) {
+		// Mark the rejected refs that can be in res in a bitmap, which
+		// needs neither a merge nor a list of lists.
+		bm := make([]uint64, maxRef/64+1)
+		p.eachMatching(m.Name, reject, func(l *postingList) {
+			it := l.iter()
+			for it.next() && it.cur <= maxRef {
+				bm[it.cur/64] |= 1 << (it.cur % 64)
+			}
+		})
+		out := res[:0]
+		for _, r := range res {
+			if bm[r/64]&(1<<(r%64)) == 0 {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	if rejected := p.matching(m.Name, reject); len(rejected) > 0 {
+		res = subtract(res, union(nil, rejected))
 	}
 	return res
 }
 
-// union returns the sorted union of lists.
-func union(lists []postingList) []storage.SeriesRef {
+// union returns the sorted union of lists, appended to dst.
+func union(dst []storage.SeriesRef, lists []postingList) []storage.SeriesRef {
 	n := 0
+	var maxRef storage.SeriesRef
 	for _, l := range lists {
 		n += l.n
+		if l.n > 0 {
+			maxRef = max(maxRef, l.last)
+		}
 	}
-	out := make([]storage.SeriesRef, 0, n)
+	out := slices.Grow(dst[:0], n)
+	switch len(lists) {
+	case 0:
+		return out
+	case 1:
+		return lists[0].decode(out)
+	}
+	if len(lists) > 8 && int(maxRef/64) <= 2*n {
+		// Dense refs: set bits and read them back in order, linear in
+		// the refs where a merge is n·log(len(lists)).
+		bm := make([]uint64, maxRef/64+1)
+		for _, l := range lists {
+			it := l.iter()
+			for it.next() {
+				bm[it.cur/64] |= 1 << (it.cur % 64)
+			}
+		}
+		for i, w := range bm {
+			for w != 0 {
+				out = append(out, storage.SeriesRef(i*64+bits.TrailingZeros64(w)))
+				w &= w - 1
+			}
+		}
+		return out
+	}
+	// Otherwise merge k-way with a min-heap of the lists' iterators,
+	// ordered by their current ref.
+	h := make([]postingIter, 0, len(lists))
 	for _, l := range lists {
-		out = l.decode(out)
+		it := l.iter()
+		if it.next() {
+			h = append(h, it)
+		}
 	}
-	if len(lists) > 1 {
-		slices.Sort(out)
-		out = slices.Compact(out)
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && h[c+1].cur < h[c].cur {
+				c++
+			}
+			if h[i].cur <= h[c].cur {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(h) > 0 {
+		if r := h[0].cur; len(out) == 0 || out[len(out)-1] != r {
+			out = append(out, r)
+		}
+		if !h[0].next() {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		down(0)
 	}
 	return out
 }

@@ -102,14 +102,51 @@ func (q *headQuerier) overlapsHead() bool {
 
 // matchingSeries resolves matchers to series, in ref order.
 func (q *headQuerier) matchingSeries(ms []*labels.Matcher) []*memSeries {
-	refs := q.h.postings.postingsForMatchers(ms)
-	out := make([]*memSeries, 0, len(refs))
+	bufp := refBufs.Get().(*[]storage.SeriesRef)
+	refs, rest := q.h.postings.selectPostingsInto(*bufp, ms, true)
+	var out []*memSeries
+	if len(rest) == 0 {
+		out = make([]*memSeries, 0, len(refs))
+	}
 	for _, ref := range refs {
-		if s := q.h.series.getByRef(ref); s != nil {
+		if s := q.h.series.getByRef(ref); s != nil && (len(rest) == 0 || q.h.symbols.matches(s.lbls, rest)) {
 			out = append(out, s)
 		}
 	}
+	if cap(refs) <= maxPooledRefs {
+		*bufp = refs[:0]
+		refBufs.Put(bufp)
+	}
 	return out
+}
+
+// refBufs recycles the candidate lists of matchingSeries, which are
+// dropped as soon as the series are looked up. Lists above maxPooledRefs
+// are left to the GC so that one huge select does not pin its memory.
+var refBufs = sync.Pool{New: func() any { return new([]storage.SeriesRef) }}
+
+const maxPooledRefs = 1 << 16
+
+// matches reports whether the labels sl satisfy every matcher, a missing
+// label counting as the empty value.
+func (t *symbolTable) matches(sl seriesLabels, ms []*labels.Matcher) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, m := range ms {
+		v := ""
+		d := strDecoder{s: string(sl)}
+		for len(d.s) > 0 {
+			n, val := d.uvarint(), d.uvarint()
+			if t.mu.strs[n] == m.Name {
+				v = t.mu.strs[val]
+				break
+			}
+		}
+		if !m.Matches(v) {
+			return false
+		}
+	}
+	return true
 }
 
 func (q *headQuerier) Select(ctx context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
@@ -334,7 +371,7 @@ type headIterator struct {
 	cur        storage.Iterator
 	fb         chunkenc.FloatBatchIterator
 	curMaxT    int64
-	run        *chunkenc.FloatRun // allocated with the first float chunk
+	run        *chunkenc.FloatRun // from floatRuns with the first float chunk, back on finish
 	ri, rn     int
 	typ        storage.ValueType
 	done       bool
@@ -392,17 +429,29 @@ func (it *headIterator) open() bool {
 	if fb, ok := it.cur.(chunkenc.FloatBatchIterator); ok {
 		it.fb = fb
 		if it.run == nil {
-			it.run = new(chunkenc.FloatRun)
+			it.run = floatRuns.Get().(*chunkenc.FloatRun)
 		}
 		it.run.Past = false
 	}
 	return true
 }
 
+var _ storage.FloatRunIterator = (*headIterator)(nil)
+
+// floatRuns recycles the runs of finished iterators.
+var floatRuns = sync.Pool{New: func() any { return new(chunkenc.FloatRun) }}
+
 // finish ends iteration, keeping any error.
 func (it *headIterator) finish() storage.ValueType {
 	it.done, it.cur, it.fb, it.typ = true, nil, nil, storage.ValNone
 	it.ri, it.rn = 0, 0
+	if it.run != nil {
+		// Nothing reads the run once done, and most iterators are
+		// dropped right after: a run per series would otherwise be most
+		// of what a small query allocates.
+		floatRuns.Put(it.run)
+		it.run = nil
+	}
 	return storage.ValNone
 }
 
@@ -526,6 +575,22 @@ func (it *headIterator) AtT() int64 {
 }
 
 func (it *headIterator) Err() error { return it.err }
+
+// FloatRun implements storage.FloatRunIterator.
+func (it *headIterator) FloatRun() ([]int64, []float64) {
+	if it.rn == 0 {
+		return nil, nil
+	}
+	return it.run.T[it.ri:it.rn], it.run.V[it.ri:it.rn]
+}
+
+// SkipFloats implements storage.FloatRunIterator.
+func (it *headIterator) SkipFloats(n int) {
+	if it.ri+n >= it.rn {
+		panic("tsdb: SkipFloats past the decoded run")
+	}
+	it.ri += n
+}
 
 func (it *headIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
 	return it.cur.AtHistogram(h)

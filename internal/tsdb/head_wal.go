@@ -102,8 +102,9 @@ type replayBatch struct {
 // replayWindow how many the workers hold back together to apply them a
 // stripe at a time (see replayWorker.applyWindow): 24 bytes each, so up to
 // about 100 MiB while the reader fills the next window. With a million
-// series that is each series two samples at a time. Variables only so
-// tests can make replay use many batches and windows.
+// series that is each series two samples at a time; smaller heads use
+// smaller windows (see replayWorker.run). Variables only so tests can
+// make replay use many batches and windows.
 var (
 	replayBatchSize = 4096
 	replayWindow    = 1 << 21
@@ -124,12 +125,12 @@ type replayWorker struct {
 	minT, maxT                                 int64
 	sink                                       int // see applyGroup
 
-	// windowSize is how many samples applyWindow takes at once; last,
-	// groups and heads are its scratch.
-	windowSize int
-	last       []int32 // per stripe: its latest group, -1 when none
-	groups     []replayGroup
-	heads      []int32
+	// windowSize is the most samples applyWindow takes at once, shards
+	// the number of workers; last, groups and heads are its scratch.
+	windowSize, shards int
+	last               []int32 // per stripe: its latest group, -1 when none
+	groups             []replayGroup
+	heads              []int32
 }
 
 func newReplayer(h *Head, mm *mmappedChunks) *replayer {
@@ -144,6 +145,7 @@ func newReplayer(h *Head, mm *mmappedChunks) *replayer {
 			minT:       math.MaxInt64,
 			maxT:       math.MinInt64,
 			windowSize: window,
+			shards:     n,
 		}
 		r.workers = append(r.workers, w)
 		go w.run(h)
@@ -162,7 +164,11 @@ func (w *replayWorker) run(h *Head) {
 	n := 0
 	for b := range w.in {
 		window = append(window, b)
-		if n += len(b.entries); n >= w.windowSize {
+		// Eight samples per series of the shard already keep a series in
+		// the cache across most of its samples; a small head needs no
+		// more memory than that.
+		size := min(w.windowSize, max(replayBatchSize, 8*int(h.numSeries.Load())/w.shards))
+		if n += len(b.entries); n >= size {
 			w.applyWindow(h, window)
 			window, n = window[:0], 0
 		}

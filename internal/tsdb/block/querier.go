@@ -3,6 +3,7 @@ package block
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
@@ -265,7 +266,7 @@ type blockIterator struct {
 	cur        storage.Iterator
 	fb         chunkenc.FloatBatchIterator
 	curMaxT    int64
-	run        *chunkenc.FloatRun // allocated with the first float chunk
+	run        *chunkenc.FloatRun // from floatRuns with the first float chunk, back on finish
 	ri, rn     int
 	typ        storage.ValueType
 	done       bool
@@ -315,16 +316,25 @@ func (it *blockIterator) open() bool {
 	if fb, ok := it.cur.(chunkenc.FloatBatchIterator); ok {
 		it.fb = fb
 		if it.run == nil {
-			it.run = new(chunkenc.FloatRun)
+			it.run = floatRuns.Get().(*chunkenc.FloatRun)
 		}
 		it.run.Past = false
 	}
 	return true
 }
 
+// floatRuns recycles the runs of finished iterators: most iterators are
+// dropped once done, and a run each would be most of what a small query
+// allocates.
+var floatRuns = sync.Pool{New: func() any { return new(chunkenc.FloatRun) }}
+
 func (it *blockIterator) finish() storage.ValueType {
 	it.done, it.cur, it.fb, it.typ = true, nil, nil, storage.ValNone
 	it.ri, it.rn = 0, 0
+	if it.run != nil {
+		floatRuns.Put(it.run) // nothing reads it once done
+		it.run = nil
+	}
 	return storage.ValNone
 }
 
@@ -451,6 +461,24 @@ func (it *blockIterator) AtT() int64 {
 }
 
 func (it *blockIterator) Err() error { return it.err }
+
+var _ storage.FloatRunIterator = (*blockIterator)(nil)
+
+// FloatRun implements storage.FloatRunIterator.
+func (it *blockIterator) FloatRun() ([]int64, []float64) {
+	if it.rn == 0 {
+		return nil, nil
+	}
+	return it.run.T[it.ri:it.rn], it.run.V[it.ri:it.rn]
+}
+
+// SkipFloats implements storage.FloatRunIterator.
+func (it *blockIterator) SkipFloats(n int) {
+	if it.ri+n >= it.rn {
+		panic("block: SkipFloats past the decoded run")
+	}
+	it.ri += n
+}
 
 func (it *blockIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
 	return it.cur.AtHistogram(h)

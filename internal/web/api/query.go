@@ -43,7 +43,7 @@ func (a *API) query(r *http.Request) result {
 	if err != nil {
 		return invalidParam(err, "query")
 	}
-	defer qry.Close()
+	defer qry.Close() // execQuery has encoded the result
 	return a.execQuery(ctx, r, qry, qs, limit)
 }
 
@@ -87,7 +87,7 @@ func (a *API) queryRange(r *http.Request) result {
 	if err != nil {
 		return invalidParam(err, "query")
 	}
-	defer qry.Close()
+	defer qry.Close() // execQuery has encoded the result
 	return a.execQuery(ctx, r, qry, qs, limit)
 }
 
@@ -157,8 +157,20 @@ func (a *API) execQuery(ctx context.Context, r *http.Request, qry promql.Query, 
 		st := qry.Stats().Builtin(p == statsAll)
 		data.stats = &st
 	}
-	return result{data: data, warnings: annos, query: qs}
+	// Encode now, while the query is open: the engine may recycle the
+	// result's memory on Close (EngineOpts.RecycleResults), which the
+	// caller defers until this returns.
+	enc, err := data.appendJSON(nil)
+	if err != nil {
+		return result{err: &apiError{errorInternal, fmt.Errorf("encoding the query result: %w", err)}, warnings: annos, query: qs}
+	}
+	return result{data: encodedData(enc), warnings: annos, query: qs}
 }
+
+// encodedData is response data already encoded as JSON.
+type encodedData []byte
+
+func (d encodedData) appendJSON(b []byte) ([]byte, error) { return append(b, d...), nil }
 
 // queryError classifies an evaluation error: timeouts, cancellations and
 // storage failures have their own errorType, everything else is an
