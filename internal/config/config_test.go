@@ -322,3 +322,23 @@ func TestAgentMode(t *testing.T) {
 		}
 	}
 }
+
+// A runtime block that sets only some fields keeps the defaults of the
+// others; gogc 0 would make the server's collector run continuously.
+func TestRuntimePartialBlockKeepsDefaults(t *testing.T) {
+	t.Setenv("GOGC", "")
+	cfg, err := config.Load("runtime:\n  log_level: debug\n", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Runtime.GoGC != config.DefaultGoGCPercentage || cfg.Runtime.LogLevel != "debug" {
+		t.Fatalf("runtime = %+v, want gogc %d and log_level debug", cfg.Runtime, config.DefaultGoGCPercentage)
+	}
+	cfg, err = config.Load("runtime:\n  gogc: 50\n", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Runtime.GoGC != 50 || cfg.Runtime.LogLevel != "info" {
+		t.Fatalf("runtime = %+v, want gogc 50 and log_level info", cfg.Runtime)
+	}
+}

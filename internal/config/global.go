@@ -226,6 +226,10 @@ func DefaultRuntimeConfig() RuntimeConfig {
 
 // UnmarshalYAML checks the log level.
 func (c *RuntimeConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	// Fields left out keep their defaults: a `runtime:` block that sets
+	// only log_level must not leave gogc at 0, which would make the
+	// collector run continuously once the server applies it.
+	*c = DefaultRuntimeConfig()
 	type plain RuntimeConfig
 	if err := unmarshal((*plain)(c)); err != nil {
 		return err
