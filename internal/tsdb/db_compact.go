@@ -159,8 +159,8 @@ func (db *DB) compactHeadOnce(ctx context.Context) error {
 	}
 	if len(oooStarts) > 0 {
 		h.dropFrozenOOO()
-		// Before the truncation's checkpoint, which drops out-of-order
-		// records; Truncate writes them once more after it.
+		// Supersedes the WAL records of the out-of-order samples just
+		// persisted, so a restart does not buffer them again.
 		if err := h.relogOOO(); err != nil {
 			return fmt.Errorf("head compaction: %w", err)
 		}

@@ -15,7 +15,9 @@ import (
 // over. Appends older than mint fail with storage.ErrOutOfBounds from then
 // on (or go out of order, see Options.OutOfOrderTimeWindow), and the
 // head's MinTime becomes its oldest remaining sample. Out-of-order
-// samples are left alone: head compaction persists and drops them.
+// samples are left alone: head compaction persists and drops them, and
+// the checkpoint keeps what replay would buffer of them, so nothing needs
+// writing again afterwards (a crash before that write would lose them).
 //
 // The DB truncates the head to the end of each block it persists from it
 // (see DB.Compact). Data truncated otherwise is not lost for good, as
@@ -45,7 +47,7 @@ func (h *Head) Truncate(mint int64) error {
 		h.metrics.truncationsFail.Inc()
 		return fmt.Errorf("truncate WAL: %w", err)
 	}
-	return h.relogOOO() // the checkpoint dropped out-of-order records
+	return nil
 }
 
 // raiseMinTime moves the head's lower bound up to mint.
@@ -163,16 +165,28 @@ func (h *Head) truncateWAL(mint int64) error {
 	if err != nil {
 		return err
 	}
+	_, cpIdx, err := wal.LastCheckpoint(h.opts.FS, dir)
+	if err != nil {
+		return err
+	}
 	current := h.wal.LastSegment()
 	if len(segs) == 0 || segs[0] >= current {
 		return nil
 	}
-	first := segs[0]
+	// Segments the last checkpoint covers may outlive it (their deletion
+	// failed or a crash cut it short): the checkpoint stands for them,
+	// so the new one starts after it and they go with the rest.
+	first := max(segs[0], cpIdx+1)
 	last := first + (current-first)*2/3
 	if last >= current {
 		last = current - 1
 	}
 	if last < first {
+		if segs[0] <= cpIdx {
+			if err := h.wal.Truncate(cpIdx + 1); err != nil {
+				h.opts.Logger.Error("deleting WAL segments a checkpoint covers failed", "err", err)
+			}
+		}
 		return nil
 	}
 	h.metrics.checkpoints.Inc()
@@ -194,7 +208,8 @@ func (h *Head) truncateWAL(mint int64) error {
 		h.opts.Logger.Error("deleting old WAL checkpoints failed", "err", err)
 	}
 	h.opts.Logger.Info("WAL checkpoint complete", "first", first, "last", last, "duration", time.Since(start),
-		"series_kept", stats.Series, "samples_kept", stats.Samples, "samples_dropped", stats.DroppedSamples)
+		"series_kept", stats.Series, "samples_kept", stats.Samples, "samples_dropped", stats.DroppedSamples,
+		"ooo_samples_kept", stats.OOOSamples)
 	return nil
 }
 

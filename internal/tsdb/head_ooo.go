@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-monitoring/vigil/internal/storage"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/chunkenc"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/record"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/wal"
 )
 
 // Out-of-order ingestion (Options.OutOfOrderTimeWindow).
@@ -35,11 +36,13 @@ import (
 // buffers and drops the in-order copies as out of order, as it always
 // did. The commit returns only after both writes, so what it
 // acknowledges is in the WAL. Writing after applying is what lets a
-// reset marker (Head.relogOOO) stand for "everything before me is
-// persisted or follows me": the head writes one with the buffers' whole
-// content after persisting out-of-order samples and after each
-// checkpoint, which drops out-of-order records. docs/format/wal.md has
-// the record layout.
+// relog (Head.relogOOO) stand for "everything before me is persisted or
+// in me": the head writes one, the buffers' whole content, after
+// persisting out-of-order samples. It replaces the buffers at replay only
+// when complete, so a crash that tears it leaves the records before it
+// in force. WAL checkpoints keep what replay of the segments they cover
+// would buffer (wal.Checkpoint), so truncating the WAL needs no relog.
+// docs/format/wal.md has the record layouts.
 //
 // Where Prometheus differs: it keeps out-of-order samples in a separate
 // write-behind log and memory-maps full out-of-order chunks; it drops a
@@ -71,8 +74,15 @@ type headOOO struct {
 	// out-of-order querier when there are none.
 	samples atomic.Int64
 	// logged is set once an out-of-order record is in the WAL and not yet
-	// superseded by a reset marker (see Head.relogOOO).
+	// superseded by a relog (see Head.relogOOO).
 	logged atomic.Bool
+
+	// relog is a relog replay has read the header and some records of;
+	// only WAL replay uses it.
+	relog struct {
+		want, got int
+		staged    []oooStaged
+	}
 
 	// mu guards series: the series whose buffer is not empty. Lock
 	// order: a stripe lock, then mu.
@@ -428,7 +438,7 @@ func (a *headAppender) logOOO() error {
 	if b == nil || h.wal == nil {
 		return nil
 	}
-	recs := encodeOOO(nil, b)
+	recs := encodeOOO(nil, wal.OOOSamples, b)
 	h.walMu.Lock()
 	defer h.walMu.Unlock()
 	h.ooo.logged.Store(true)
@@ -439,14 +449,21 @@ func (a *headAppender) logOOO() error {
 	return nil
 }
 
+// oooStaged is a sample of a relog being replayed.
+type oooStaged struct {
+	ref storage.SeriesRef
+	smp storage.Sample
+}
+
 // oooRecordMax is the most samples one out-of-order record holds: a
-// record must fit in a WAL segment, and the head writes all its buffered
-// samples at once after a checkpoint.
+// record must fit in a WAL segment, and a relog holds all the buffered
+// samples.
 const oooRecordMax = 1 << 13
 
-// encodeOOO appends to recs the out-of-order records of b.
-func encodeOOO(recs [][]byte, b *oooBatch) [][]byte {
-	wrap := []byte{byte(record.OutOfOrder)}
+// encodeOOO appends to recs the out-of-order records of b, of kind
+// wal.OOOSamples or wal.OOORelogSamples.
+func encodeOOO(recs [][]byte, kind wal.OOOKind, b *oooBatch) [][]byte {
+	wrap := wal.OOOPrefix(kind)
 	for fs := b.floats; len(fs) > 0; fs = fs[min(len(fs), oooRecordMax):] {
 		recs = append(recs, record.EncodeSamples(slices.Clone(wrap), fs[:min(len(fs), oooRecordMax)]))
 	}
@@ -459,15 +476,19 @@ func encodeOOO(recs [][]byte, b *oooBatch) [][]byte {
 	return recs
 }
 
-// relogOOO writes a reset marker followed by every buffered sample, so
-// that replay forgets the out-of-order records before the marker: their
-// samples are either persisted in blocks by now or in the records after
-// it. The head calls it after persisting out-of-order samples and after
-// a WAL checkpoint, which drops out-of-order records.
+// relogOOO writes every buffered sample as a relog (a header counting
+// the records that follow, then those records; a reset marker when there
+// is nothing buffered), so that replay forgets the out-of-order records
+// before it: their samples are either persisted in blocks by now or in
+// the relog. Head compaction calls it after persisting out-of-order
+// samples. Replay applies a relog only once it has read all of it, so a
+// crash that tears it replays the records before it, samples just
+// persisted included (persisted again later, see DB.compactHeadOnce),
+// and loses nothing.
 //
 // It holds walMu while it reads the buffers: a commit writes its
 // out-of-order record after applying, under walMu, so a record before
-// the marker is of samples the buffers held when they were read.
+// the relog is of samples the buffers held when they were read.
 func (h *Head) relogOOO() error {
 	if h.wal == nil || (h.ooo.samples.Load() == 0 && !h.ooo.logged.Load()) {
 		return nil // nothing was ever logged out of order: the common case
@@ -501,7 +522,10 @@ func (h *Head) relogOOO() error {
 		}
 		lock.RUnlock()
 	}
-	recs := encodeOOO([][]byte{{byte(record.OutOfOrder)}}, &b)
+	recs := [][]byte{{byte(record.OutOfOrder)}} // nothing buffered: a reset
+	if members := encodeOOO(nil, wal.OOORelogSamples, &b); len(members) > 0 {
+		recs = append([][]byte{wal.OOORelogHeaderRecord(len(members))}, members...)
+	}
 	if err := h.wal.Log(recs...); err != nil {
 		return fmt.Errorf("log out-of-order samples again: %w", err)
 	}
@@ -510,31 +534,84 @@ func (h *Head) relogOOO() error {
 }
 
 // replayOOO applies an out-of-order record during WAL replay: a reset
-// marker empties the buffers, samples go into them. The reading
-// goroutine calls it in WAL order; the workers appending in-order samples
-// meanwhile hold the stripe locks it takes.
+// marker empties the buffers, samples go into them, and a relog's
+// records are held until the last one arrives, then replace the buffers.
+// A relog cut short by a crash is followed by another kind of record or
+// by nothing: its samples are copies of buffered ones, so it is dropped.
+// The reading goroutine calls it in WAL order; the workers appending
+// in-order samples meanwhile hold the stripe locks it takes.
 func (h *Head) replayOOO(rec []byte, lookup func(storage.SeriesRef) *memSeries) error {
-	inner := rec[1:]
-	if len(inner) == 0 {
-		for _, s := range h.ooo.list() {
-			lock := h.series.refLock(s.ref)
-			lock.Lock()
-			h.dropOOOLocked(s, false)
-			lock.Unlock()
+	kind, inner, n, err := wal.ParseOOO(rec)
+	if err != nil {
+		return err
+	}
+	rl := &h.ooo.relog
+	if kind != wal.OOORelogSamples || rl.want == 0 {
+		rl.want, rl.got, rl.staged = 0, 0, nil
+	}
+	switch kind {
+	case wal.OOOReset:
+		h.resetOOO()
+		return nil
+	case wal.OOORelogHeader:
+		rl.want = n
+		return nil
+	case wal.OOORelogSamples:
+		if rl.want == 0 {
+			break // a stray part of a torn relog: copies, insert as such
 		}
+		if err := decodeOOO(inner, func(ref storage.SeriesRef, smp storage.Sample) {
+			rl.staged = append(rl.staged, oooStaged{ref, smp})
+		}); err != nil {
+			return err
+		}
+		if rl.got++; rl.got < rl.want {
+			return nil
+		}
+		staged := rl.staged
+		rl.want, rl.got, rl.staged = 0, 0, nil
+		h.resetOOO()
+		for _, st := range staged {
+			h.replayInsertOOO(st.ref, st.smp, lookup)
+		}
+		h.ooo.logged.Store(true)
 		return nil
 	}
-	insert := func(ref storage.SeriesRef, smp storage.Sample) {
-		s := lookup(ref)
-		if s == nil {
-			h.metrics.unknownRefs.WithLabelValues("out-of-order").Inc()
-			return
-		}
+	if err := decodeOOO(inner, func(ref storage.SeriesRef, smp storage.Sample) {
+		h.replayInsertOOO(ref, smp, lookup)
+	}); err != nil {
+		return err
+	}
+	h.ooo.logged.Store(true)
+	return nil
+}
+
+// resetOOO empties every out-of-order buffer (during replay).
+func (h *Head) resetOOO() {
+	for _, s := range h.ooo.list() {
 		lock := h.series.refLock(s.ref)
 		lock.Lock()
-		_, _ = h.insertOOOLocked(s, smp) // a repeat after a crash between two logs
+		h.dropOOOLocked(s, false)
 		lock.Unlock()
 	}
+}
+
+// replayInsertOOO puts a replayed out-of-order sample in its series'
+// buffer.
+func (h *Head) replayInsertOOO(ref storage.SeriesRef, smp storage.Sample, lookup func(storage.SeriesRef) *memSeries) {
+	s := lookup(ref)
+	if s == nil {
+		h.metrics.unknownRefs.WithLabelValues("out-of-order").Inc()
+		return
+	}
+	lock := h.series.refLock(s.ref)
+	lock.Lock()
+	_, _ = h.insertOOOLocked(s, smp) // a repeat after a crash between two logs
+	lock.Unlock()
+}
+
+// decodeOOO calls fn for each sample of the samples record inner.
+func decodeOOO(inner []byte, fn func(storage.SeriesRef, storage.Sample)) error {
 	switch record.TypeOf(inner) {
 	case record.Samples:
 		ss, err := record.DecodeSamples(inner, nil)
@@ -542,7 +619,7 @@ func (h *Head) replayOOO(rec []byte, lookup func(storage.SeriesRef) *memSeries) 
 			return err
 		}
 		for _, s := range ss {
-			insert(s.Ref, storage.Sample{T: s.T, F: s.V})
+			fn(s.Ref, storage.Sample{T: s.T, F: s.V})
 		}
 	case record.HistogramSamples:
 		ss, err := record.DecodeHistogramSamples(inner, nil)
@@ -550,7 +627,7 @@ func (h *Head) replayOOO(rec []byte, lookup func(storage.SeriesRef) *memSeries) 
 			return err
 		}
 		for _, s := range ss {
-			insert(s.Ref, storage.Sample{T: s.T, H: s.H})
+			fn(s.Ref, storage.Sample{T: s.T, H: s.H})
 		}
 	case record.FloatHistogramSamples:
 		ss, err := record.DecodeFloatHistogramSamples(inner, nil)
@@ -558,12 +635,11 @@ func (h *Head) replayOOO(rec []byte, lookup func(storage.SeriesRef) *memSeries) 
 			return err
 		}
 		for _, s := range ss {
-			insert(s.Ref, storage.Sample{T: s.T, FH: s.FH})
+			fn(s.Ref, storage.Sample{T: s.T, FH: s.FH})
 		}
 	default:
 		return fmt.Errorf("%w: out-of-order record wraps %v", record.ErrInvalid, record.TypeOf(inner))
 	}
-	h.ooo.logged.Store(true)
 	return nil
 }
 
@@ -601,6 +677,9 @@ func (h *Head) dropOOOLocked(s *memSeries, frozenOnly bool) {
 // block ranges (of length blockRange) that frozen samples fall in,
 // ascending. Frozen chunks left by a failed compaction stay frozen.
 func (h *Head) freezeOOO(maxt, blockRange int64) []int64 {
+	// A relog torn at the WAL's end stays staged after replay; replay is
+	// over by now.
+	h.ooo.relog.want, h.ooo.relog.got, h.ooo.relog.staged = 0, 0, nil
 	starts := map[int64]struct{}{}
 	for _, s := range h.ooo.list() {
 		lock := h.series.refLock(s.ref)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/storage"
+	"github.com/vigil-monitoring/vigil/internal/tsdb/record"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/vfs"
 	"github.com/vigil-monitoring/vigil/internal/tsdb/wal"
 )
@@ -193,8 +195,8 @@ func TestOOOAppendQueryAndRepeats(t *testing.T) {
 }
 
 // TestOOOSurvivesCheckpoint writes enough to checkpoint the WAL segments
-// that hold the out-of-order records: the truncation writes them again,
-// so a restart still finds them.
+// that hold the out-of-order records: the checkpoint keeps them, so a
+// restart still finds them.
 func TestOOOSurvivesCheckpoint(t *testing.T) {
 	opts, _ := oooOptions(time.Hour)
 	opts.Registerer = nil // reopened
@@ -247,6 +249,79 @@ func TestOOOSurvivesCheckpoint(t *testing.T) {
 	db = openTestDB(t, dir, opts)
 	defer db.Close()
 	w.check(t, db)
+}
+
+// TestOOODeletionSurvivesCheckpoint deletes out-of-order samples older
+// than the truncation's bound, whose tombstones the checkpoint drops:
+// the checkpoint must not keep the samples either, or they come back
+// after a restart.
+func TestOOODeletionSurvivesCheckpoint(t *testing.T) {
+	opts, _ := oooOptions(time.Hour)
+	opts.Registerer = nil // reopened
+	opts.WALSegmentSize = 32 * 1024
+	dir := t.TempDir()
+	db := openTestDB(t, dir, opts)
+	w := want{}
+	o := labels.FromStrings("__name__", "o")
+	base := 10 * hourMs
+	if err := appendOne(db, o, base, 1); err != nil {
+		t.Fatal(err)
+	}
+	w.add(o, base, 1)
+	for i := range 20 {
+		ts := base - int64(i+1)*60_000
+		if err := appendOne(db, o, ts, float64(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			w.add(o, ts, float64(i))
+		}
+	}
+	for i := 1; i < 20; i += 2 {
+		ts := base - int64(i+1)*60_000
+		if err := db.Delete(context.Background(), ts, ts, labels.MustNewMatcher(labels.MatchEqual, "__name__", "o")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 4000 {
+		ts := base + int64(i)*1000
+		app := db.Appender(context.Background())
+		for s := range 10 {
+			lset := labels.FromStrings("__name__", "fill", "s", fmt.Sprint(s))
+			if _, err := app.Append(0, lset, ts, float64(i)); err != nil {
+				t.Fatal(err)
+			}
+			if ts >= base+hourMs/2 {
+				w.add(lset, ts, float64(i))
+			}
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w[o.String()] = maps.Clone(w[o.String()])
+	delete(w[o.String()], base) // in order, below the truncation's bound
+	if err := db.Head().Truncate(base + hourMs/2); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := wal.Segments(vfs.OS(), filepath.Join(dir, "wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) == 0 || segs[0] == 0 {
+		t.Fatalf("no WAL segment was checkpointed: %v", segs)
+	}
+	checkSubset(t, db, w)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openTestDB(t, dir, opts)
+	defer db.Close()
+	checkSubset(t, db, w)
+	got := dump(t, db)[o.String()]
+	if len(got) != len(w[o.String()]) {
+		t.Fatalf("after restart: %v, want the %d samples not deleted", got, len(w[o.String()]))
+	}
 }
 
 // TestOOOCompaction persists buffered samples: those of the range being
@@ -576,5 +651,95 @@ func TestOOOWindowOffBeforeCommit(t *testing.T) {
 	got := dump(t, db)
 	if len(got) != 1 || len(got[m.String()]) != 2 {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// TestOOORelogReplay replays hand-written WALs with relogs -- complete,
+// split by a checkpoint's end, torn by a crash -- once from the segments
+// and once from a checkpoint of the first segment plus the rest: both
+// must leave the same out-of-order samples, the expected ones.
+func TestOOORelogReplay(t *testing.T) {
+	x := labels.FromStrings("__name__", "x")
+	series := record.EncodeSeries(nil, []record.RefSeries{{Ref: 1, Labels: x}})
+	ooo := func(kind wal.OOOKind, ts ...int64) []byte {
+		var ss []record.RefSample
+		for _, t := range ts {
+			ss = append(ss, record.RefSample{Ref: 1, T: t, V: float64(t)})
+		}
+		return record.EncodeSamples(wal.OOOPrefix(kind), ss)
+	}
+	reset := []byte{byte(record.OutOfOrder)}
+	for _, tc := range []struct {
+		name string
+		segs [][][]byte // records of segment 0, 1, ...
+		want []int64
+	}{
+		{"complete relog", [][][]byte{
+			{series, ooo(wal.OOOSamples, 10, 20), wal.OOORelogHeaderRecord(1), ooo(wal.OOORelogSamples, 20), ooo(wal.OOOSamples, 30)},
+			{ooo(wal.OOOSamples, 40)},
+		}, []int64{20, 30, 40}},
+		{"relog across the checkpoint's end", [][][]byte{
+			{series, ooo(wal.OOOSamples, 10, 20), wal.OOORelogHeaderRecord(3), ooo(wal.OOORelogSamples, 20)},
+			{ooo(wal.OOORelogSamples, 30), ooo(wal.OOORelogSamples, 35), ooo(wal.OOOSamples, 40)},
+		}, []int64{20, 30, 35, 40}},
+		{"header at the checkpoint's end", [][][]byte{
+			{series, ooo(wal.OOOSamples, 10, 20), wal.OOORelogHeaderRecord(1)},
+			{ooo(wal.OOORelogSamples, 30), ooo(wal.OOOSamples, 40)},
+		}, []int64{30, 40}},
+		{"torn relog, then new commits", [][][]byte{
+			{series, ooo(wal.OOOSamples, 10, 20), wal.OOORelogHeaderRecord(2), ooo(wal.OOORelogSamples, 20)},
+			{ooo(wal.OOOSamples, 40), ooo(wal.OOOSamples, 50)},
+		}, []int64{10, 20, 40, 50}},
+		{"torn relog, then a complete one", [][][]byte{
+			{series, ooo(wal.OOOSamples, 10, 20), wal.OOORelogHeaderRecord(2), ooo(wal.OOORelogSamples, 10)},
+			{wal.OOORelogHeaderRecord(1), ooo(wal.OOORelogSamples, 20)},
+		}, []int64{20}},
+		{"torn relog at the end", [][][]byte{
+			{series, ooo(wal.OOOSamples, 10), reset, ooo(wal.OOOSamples, 20, 30)},
+			{wal.OOORelogHeaderRecord(2), ooo(wal.OOORelogSamples, 30)},
+		}, []int64{20, 30}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, checkpoint := range []bool{false, true} {
+				dir := t.TempDir()
+				walDir := filepath.Join(dir, "wal")
+				w, err := wal.Open(vfs.OS(), walDir, wal.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, recs := range tc.segs {
+					if i > 0 {
+						if _, err := w.NextSegment(); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if err := w.Log(recs...); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if checkpoint {
+					keep := func(storage.SeriesRef) bool { return true }
+					if _, err := wal.Checkpoint(vfs.OS(), walDir, 0, 0, keep, math.MinInt64, wal.CheckpointOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					if err := vfs.OS().Remove(wal.SegmentName(walDir, 0)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				opts, _ := oooOptions(time.Hour)
+				db := openTestDB(t, dir, opts)
+				var got []int64
+				for _, s := range dump(t, db)[x.String()] {
+					got = append(got, s.T)
+				}
+				db.Close()
+				if !slices.Equal(got, tc.want) {
+					t.Fatalf("checkpoint=%v: replay buffered %v, want %v", checkpoint, got, tc.want)
+				}
+			}
+		})
 	}
 }

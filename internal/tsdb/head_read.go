@@ -292,14 +292,24 @@ func (set *headSeriesSet) snapshotChunks(s *memSeries) []chunkSnap {
 	lock.RLock()
 	full := s.full
 	var open chunkSnap
-	if c := s.openChunkLocked(); c != nil && c.NumSamples() > 0 && s.lastT >= mint && s.openMinT <= maxt {
-		open = chunkSnap{enc: c.Encoding(), data: set.copyBytes(c.Bytes()), minT: s.openMinT, maxT: s.lastT}
+	skipFull := false
+	if c := s.openChunkLocked(); c != nil && c.NumSamples() > 0 {
+		// Full chunks end before the open one starts, so a range
+		// starting after that (an instant query's window, mostly) needs
+		// no walk of the full list.
+		skipFull = s.openMinT < mint
+		if s.lastT >= mint && s.openMinT <= maxt {
+			open = chunkSnap{enc: c.Encoding(), data: set.copyBytes(c.Bytes()), minT: s.openMinT, maxT: s.lastT}
+		}
 	}
 	lock.RUnlock()
 	start := len(set.snapSlab)
-	it := full.iter()
-	for it.next() {
-		if c := it.cur; c.maxT >= mint && c.minT <= maxt {
+	for it := full.iter(); !skipFull && it.next(); {
+		c := it.cur
+		if c.minT > maxt {
+			break // the rest start later still
+		}
+		if c.maxT >= mint {
 			set.addSnap(&start, chunkSnap{ref: c.ref, minT: c.minT, maxT: c.maxT})
 		}
 	}

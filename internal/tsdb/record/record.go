@@ -33,8 +33,10 @@ const (
 	Metadata              Type = 7
 	// OutOfOrder carries a Samples, HistogramSamples or
 	// FloatHistogramSamples record, type byte included, whose samples the
-	// head accepted out of order; with nothing after its type byte it is
-	// the head's out-of-order reset marker (docs/format/wal.md).
+	// head accepted out of order. With nothing after its type byte it is
+	// the head's out-of-order reset marker; a nested OutOfOrder byte with
+	// a count starts a relog, the whole buffer rewritten in that many
+	// records, applied only once all have been read (docs/format/wal.md).
 	OutOfOrder Type = 8
 )
 

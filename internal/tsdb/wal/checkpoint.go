@@ -88,6 +88,9 @@ type CheckpointStats struct {
 	Tombstones, DroppedTombstones int
 	Exemplars, DroppedExemplars   int
 	Metadata                      int
+	// OOOSamples counts the out-of-order samples kept: what replay of
+	// the sources would leave in the head's out-of-order buffers.
+	OOOSamples, DroppedOOOSamples int
 	UnknownRecords                int
 }
 
@@ -100,10 +103,19 @@ type CheckpointOptions struct {
 // Checkpoint writes checkpoint.<to>: the records of the previous
 // checkpoint and of segments [from, to] that are still needed -- entries
 // of series for which keep returns true, with samples, exemplars and
-// tombstones reaching mint or later, and the newest metadata per series.
-// It writes to a temporary directory and renames it into place, so a
-// crash leaves either no new checkpoint or a complete one. The caller then
-// deletes segments up to to and older checkpoints.
+// tombstones reaching mint or later, the newest metadata per series, and
+// the out-of-order samples replay of the sources would buffer, less
+// those the sources' tombstones delete (whatever their time: the head
+// keeps them until it persists them). It writes to a temporary directory
+// and renames it into place, so a crash leaves either no new checkpoint
+// or a complete one. The caller then deletes segments up to to and older
+// checkpoints.
+//
+// Segments the previous checkpoint covers are skipped even when from
+// names them: they outlive it when their deletion failed or a crash cut
+// it short, and the checkpoint holds what is needed of them and of the
+// segments before them, which are gone. A to that checkpoint covers
+// already is an error.
 func Checkpoint(fsys vfs.FS, dir string, from, to int, keep func(storage.SeriesRef) bool, mint int64, opts CheckpointOptions) (*CheckpointStats, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -122,7 +134,10 @@ func Checkpoint(fsys vfs.FS, dir string, from, to int, keep func(storage.SeriesR
 	}()
 	if cpDir, idx, err := LastCheckpoint(fsys, dir); err != nil {
 		return nil, err
-	} else if idx >= 0 && idx < from {
+	} else if idx >= to {
+		return nil, fmt.Errorf("checkpoint: segments up to %d are in checkpoint %d already", to, idx)
+	} else if idx >= 0 {
+		from = max(from, idx+1)
 		r, err := NewReader(fsys, cpDir, 0, -1)
 		if err != nil {
 			return nil, err
@@ -175,6 +190,7 @@ type checkpointer struct {
 	mint  int64
 	stats CheckpointStats
 	meta  map[storage.SeriesRef]record.RefMetadata
+	ooo   oooCheckpoint
 	batch [][]byte
 	size  int
 
@@ -271,6 +287,7 @@ func (c *checkpointer) add(rec []byte) error {
 		if c.stones, err = record.DecodeTombstones(rec, c.stones[:0]); err != nil {
 			return err
 		}
+		c.ooo.addStones(c.stones)
 		kept := c.stones[:0]
 		for _, s := range c.stones {
 			if s.Maxt >= c.mint && c.keep(s.Ref) {
@@ -307,13 +324,16 @@ func (c *checkpointer) add(rec []byte) error {
 				c.meta[m.Ref] = m // later records win
 			}
 		}
+	case record.OutOfOrder:
+		return c.ooo.add(rec, c.keep, &c.stats)
 	default:
 		c.stats.UnknownRecords++
 	}
 	return nil
 }
 
-// finish writes the metadata collected and flushes.
+// finish writes the metadata and out-of-order samples collected, and
+// flushes.
 func (c *checkpointer) finish() error {
 	if len(c.meta) > 0 {
 		ms := make([]record.RefMetadata, 0, len(c.meta))
@@ -331,6 +351,12 @@ func (c *checkpointer) finish() error {
 		})
 		c.stats.Metadata = len(ms)
 		if err := c.emit(record.EncodeMetadata(nil, ms)); err != nil {
+			return err
+		}
+	}
+	// After every series record, which replay needs first.
+	for _, rec := range c.ooo.records(&c.stats) {
+		if err := c.emit(rec); err != nil {
 			return err
 		}
 	}

@@ -207,3 +207,89 @@ func TestCheckpointCrash(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointAfterPartialDeletion checkpoints again after only some of
+// the segments the last checkpoint covers were deleted (a crash or a
+// failure cut the deletion short): the new checkpoint must still build on
+// the last one, which alone holds the records of the deleted segments,
+// and must not take the covered segments' records a second time.
+func TestCheckpointAfterPartialDeletion(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Open(vfs.OS(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Segment i holds series i+1 and a sample of it.
+	for i := range 4 {
+		ref := storage.SeriesRef(i + 1)
+		must(w.Log(record.EncodeSeries(nil, []record.RefSeries{{Ref: ref, Labels: labels.FromStrings("i", string(rune('a'+i)))}}),
+			record.EncodeSamples(nil, []record.RefSample{{Ref: ref, T: 100, V: 1}})))
+		_, err := w.NextSegment()
+		must(err)
+	}
+	all := func(storage.SeriesRef) bool { return true }
+	_, err = Checkpoint(vfs.OS(), dir, 0, 1, all, 0, CheckpointOptions{})
+	must(err)
+	must(vfs.OS().Remove(SegmentName(dir, 0))) // segment 1 outlives checkpoint 1
+
+	if _, err := Checkpoint(vfs.OS(), dir, 1, 1, all, 0, CheckpointOptions{}); err == nil {
+		t.Fatal("a checkpoint of segments the last one covers succeeded")
+	}
+	_, err = Checkpoint(vfs.OS(), dir, 1, 2, all, 0, CheckpointOptions{})
+	must(err)
+	cpDir, idx, err := LastCheckpoint(vfs.OS(), dir)
+	must(err)
+	if idx != 2 {
+		t.Fatalf("checkpoint index %d, want 2", idx)
+	}
+	c := readContents(t, vfs.OS(), cpDir)
+	if !slices.Equal(c.series, []storage.SeriesRef{1, 2, 3}) || len(c.samples) != 3 {
+		t.Fatalf("series %v, samples %v; want series 1-3 with one sample each", c.series, c.samples)
+	}
+}
+
+func TestParseOOO(t *testing.T) {
+	samples := record.EncodeSamples(nil, []record.RefSample{{Ref: 1, T: 5, V: 1}})
+	for _, tc := range []struct {
+		rec  []byte
+		kind OOOKind
+		n    int
+		ok   bool
+	}{
+		{[]byte{8}, OOOReset, 0, true},
+		{append([]byte{8}, samples...), OOOSamples, 0, true},
+		{append([]byte{8, 8}, samples...), OOORelogSamples, 0, true},
+		{OOORelogHeaderRecord(300), OOORelogHeader, 300, true},
+		{[]byte{8, 8}, 0, 0, false},          // relog record wrapping nothing
+		{[]byte{8, 8, 0}, 0, 0, false},       // header without a count
+		{[]byte{8, 8, 0, 0}, 0, 0, false},    // empty relog: a reset marker's job
+		{[]byte{8, 8, 0, 1, 5}, 0, 0, false}, // trailing bytes
+		{[]byte{8, 3, 1}, 0, 0, false},       // wraps tombstones
+		{[]byte{8, 8, 1}, 0, 0, false},       // relog of series
+		{[]byte{2}, 0, 0, false},             // not type 8
+	} {
+		kind, inner, n, err := ParseOOO(tc.rec)
+		if (err == nil) != tc.ok {
+			t.Fatalf("%v: err %v, want ok=%v", tc.rec, err, tc.ok)
+		}
+		if err != nil {
+			if !errors.Is(err, record.ErrInvalid) {
+				t.Fatalf("%v: error %v does not wrap record.ErrInvalid", tc.rec, err)
+			}
+			continue
+		}
+		if kind != tc.kind || n != tc.n {
+			t.Fatalf("%v: kind %v n %d, want %v %d", tc.rec, kind, n, tc.kind, tc.n)
+		}
+		if (kind == OOOSamples || kind == OOORelogSamples) && !slices.Equal(inner, samples) {
+			t.Fatalf("%v: inner %v", tc.rec, inner)
+		}
+	}
+}
