@@ -180,6 +180,18 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 	// so they keep the metric name; every other function drops it.
 	dropName := name != "last_over_time" && name != "first_over_time"
 	numSteps := ev.numSteps()
+	// rate, increase and delta of plain floats skip the functionCall; see
+	// floatRate. Start timestamps only matter to them without the anchored
+	// and smoothed modifiers.
+	var fr *floatRate
+	switch name {
+	case "rate":
+		fr = newFloatRate(true, true, ra.rng)
+	case "increase":
+		fr = newFloatRate(true, false, ra.rng)
+	case "delta":
+		fr = newFloatRate(false, false, ra.rng)
+	}
 	mat := make(Matrix, 0, len(ra.series))
 	inMatrix := make(Matrix, 1)
 	w := getWindow()
@@ -218,6 +230,24 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 				}
 			}
 			if len(w.floats)+len(w.hists) == 0 {
+				continue
+			}
+			if fr != nil && len(w.hists) == 0 && (!w.withST || ra.anchored || ra.smoothed) {
+				rangeEnd := ts - ra.offset
+				var v float64
+				var ok bool
+				if ra.anchored || ra.smoothed {
+					v, ok = fr.extended(w.floats, rangeEnd-ra.rng, rangeEnd, ra.smoothed)
+				} else {
+					v, ok = fr.at(w.floats, w.pairCounts().resets, rangeEnd-ra.rng, rangeEnd)
+				}
+				ev.samplesStats.addAtStep(step, int64(len(w.floats)))
+				if ok {
+					if out.Floats == nil {
+						out.Floats = getFPoints(numSteps)
+					}
+					out.Floats = append(out.Floats, FPoint{T: ts, F: v})
+				}
 				continue
 			}
 			inMatrix[0].Floats, inMatrix[0].Histograms = w.floats, w.hists

@@ -24,10 +24,10 @@ func registerRangeFunctions() {
 		"avg_over_time":                funcAvgOverTime,
 		"sum_over_time":                funcSumOverTime,
 		"count_over_time":              funcCountOverTime,
-		"min_over_time":                compareOverTime(func(cur, best float64) bool { return cur < best || math.IsNaN(best) }, false),
-		"max_over_time":                compareOverTime(func(cur, best float64) bool { return cur > best || math.IsNaN(best) }, false),
-		"ts_of_min_over_time":          compareOverTime(func(cur, best float64) bool { return cur <= best || math.IsNaN(best) }, true),
-		"ts_of_max_over_time":          compareOverTime(func(cur, best float64) bool { return cur >= best || math.IsNaN(best) }, true),
+		"min_over_time":                compareOverTime(cmpLess, false),
+		"max_over_time":                compareOverTime(cmpGreater, false),
+		"ts_of_min_over_time":          compareOverTime(cmpLessEqual, true),
+		"ts_of_max_over_time":          compareOverTime(cmpGreaterEqual, true),
 		"first_over_time":              funcFirstOverTime,
 		"last_over_time":               funcLastOverTime,
 		"ts_of_first_over_time":        funcTsOfFirstOverTime,
@@ -183,18 +183,44 @@ func funcPresentOverTime(_ []Vector, _ Matrix, _ parser.Expressions, enh *evalNo
 
 // compareOverTime makes min/max_over_time (the best value) and
 // ts_of_min/max_over_time (the time of the last best value) over the float
-// samples; better(cur, best) decides whether cur replaces best.
-func compareOverTime(better func(cur, best float64) bool, timestamp bool) functionCall {
+// samples. A sample replaces the best one when it compares better (or
+// equal, for the ts_of variants) or the best one is NaN. Each comparison
+// has its own loop: a comparison function called per sample would cost
+// more than the loop itself.
+func compareOverTime(cmp overTimeComparison, timestamp bool) functionCall {
 	return func(_ []Vector, m Matrix, args parser.Expressions, enh *evalNodeHelper) Vector {
 		s := m[0]
 		if len(s.Floats) == 0 {
 			return enh.out
 		}
 		mixedRangeInfo(s, args, enh)
-		best, bestT := s.Floats[0].F, s.Floats[0].T
-		for _, p := range s.Floats {
-			if better(p.F, best) {
-				best, bestT = p.F, p.T
+		fs := s.Floats
+		// The first sample only ever replaces itself.
+		best, bestT := fs[0].F, fs[0].T
+		switch cmp {
+		case cmpLess:
+			for _, p := range fs[1:] {
+				if p.F < best || best != best {
+					best, bestT = p.F, p.T
+				}
+			}
+		case cmpGreater:
+			for _, p := range fs[1:] {
+				if p.F > best || best != best {
+					best, bestT = p.F, p.T
+				}
+			}
+		case cmpLessEqual:
+			for _, p := range fs[1:] {
+				if p.F <= best || best != best {
+					best, bestT = p.F, p.T
+				}
+			}
+		case cmpGreaterEqual:
+			for _, p := range fs[1:] {
+				if p.F >= best || best != best {
+					best, bestT = p.F, p.T
+				}
 			}
 		}
 		if timestamp {
@@ -203,6 +229,16 @@ func compareOverTime(better func(cur, best float64) bool, timestamp bool) functi
 		return append(enh.out, Sample{F: best})
 	}
 }
+
+// overTimeComparison is how compareOverTime ranks samples.
+type overTimeComparison int
+
+const (
+	cmpLess overTimeComparison = iota
+	cmpGreater
+	cmpLessEqual
+	cmpGreaterEqual
+)
 
 func funcFirstOverTime(_ []Vector, m Matrix, _ parser.Expressions, enh *evalNodeHelper) Vector {
 	s := m[0]

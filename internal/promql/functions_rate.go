@@ -615,3 +615,168 @@ func kahanAdd(inc, sum, c float64) (float64, float64) {
 	}
 	return t, c
 }
+
+// floatRate computes what extrapolatedRate computes for a window of floats
+// that has no start timestamps and no anchored or smoothed modifier,
+// without the detour through a functionCall. It remembers the
+// extrapolation of the last window shape (the distances of the first and
+// last sample from the range's ends, and the sample count): on regularly
+// scraped data consecutive steps see the same shape, and working it out
+// takes several divisions. Results are bit-identical to extrapolatedRate's
+// because every cached value is computed by the same operations from the
+// same integers.
+type floatRate struct {
+	isCounter, isRate bool
+	rangeSec          float64 // the range in seconds, as extrapolatedRate divides by it
+
+	valid                bool
+	toStart, toEnd, span int64 // the cached shape, in milliseconds
+	intervals            int
+	durationToStart      float64 // after the threshold, before the zero clamp
+	durationToEnd        float64
+	sampledInterval      float64
+	startRatio           float64 // durationToStart / sampledInterval
+	factor               float64 // for durationToStart unclamped
+}
+
+func newFloatRate(isCounter, isRate bool, rangeMs int64) *floatRate {
+	return &floatRate{isCounter: isCounter, isRate: isRate, rangeSec: float64(rangeMs) / 1000}
+}
+
+// at returns the rate of fs, a window of at least one float, over
+// (rangeStart, rangeEnd]; resets is the number of decreases between
+// consecutive points. ok is false when there is no result (one point).
+func (r *floatRate) at(fs []FPoint, resets int, rangeStart, rangeEnd int64) (v float64, ok bool) {
+	intervals := len(fs) - 1
+	if intervals < 1 {
+		return 0, false
+	}
+	first, last := fs[0], fs[intervals]
+	result := last.F - first.F
+	if r.isCounter && resets != 0 {
+		// Summed in the same order as extrapolatedRate does.
+		for i := 1; i < len(fs); i++ {
+			if fs[i].F < fs[i-1].F {
+				result += fs[i-1].F
+			}
+		}
+	}
+	toStart, toEnd, span := first.T-rangeStart, rangeEnd-last.T, last.T-first.T
+	if !r.valid || toStart != r.toStart || toEnd != r.toEnd || span != r.span || intervals != r.intervals {
+		r.shape(toStart, toEnd, span, intervals)
+	}
+	if r.isCounter && result > 0 && first.F >= 0 {
+		// A counter is not extrapolated below zero: the start moves to
+		// where it would reach zero when that is nearer. Decide without
+		// dividing when the zero point is clearly further away than the
+		// start (the margin dwarfs the rounding of either computation).
+		x := result * r.startRatio
+		if !(x > 0x1p-1000 && first.F > x*(1+0x1p-40)) {
+			if toZero := r.sampledInterval * (first.F / result); toZero < r.durationToStart {
+				return result * r.factorFor(toZero), true
+			}
+		}
+	}
+	return result * r.factor, true
+}
+
+// shape works out the extrapolation for a window shape.
+func (r *floatRate) shape(toStart, toEnd, span int64, intervals int) {
+	r.valid = true
+	r.toStart, r.toEnd, r.span, r.intervals = toStart, toEnd, span, intervals
+	durationToStart := float64(toStart) / 1000
+	durationToEnd := float64(toEnd) / 1000
+	sampledInterval := float64(span) / 1000
+	avgInterval := sampledInterval / float64(intervals)
+	threshold := avgInterval * 1.1
+	if durationToStart >= threshold {
+		durationToStart = avgInterval / 2
+	}
+	if durationToEnd >= threshold {
+		durationToEnd = avgInterval / 2
+	}
+	r.durationToStart, r.durationToEnd, r.sampledInterval = durationToStart, durationToEnd, sampledInterval
+	r.startRatio = math.Inf(1) // Forces the exact zero clamp check.
+	if sampledInterval != 0 {
+		r.startRatio = durationToStart / sampledInterval
+	}
+	r.factor = r.factorFor(durationToStart)
+}
+
+func (r *floatRate) factorFor(durationToStart float64) float64 {
+	factor := 1.0
+	if r.sampledInterval != 0 {
+		factor = (r.sampledInterval + durationToStart + r.durationToEnd) / r.sampledInterval
+	}
+	if r.isRate {
+		factor /= r.rangeSec
+	}
+	return factor
+}
+
+// extended is extendedRate for a window of floats, found without the
+// closures of extendedBounds.
+func (r *floatRate) extended(f []FPoint, rangeStart, rangeEnd int64, smoothed bool) (float64, bool) {
+	last := len(f) - 1
+	first := max(0, firstAfter(f[:last], rangeStart)-1)
+	if smoothed {
+		last = firstAtOrAfter(f[:last], rangeEnd)
+	}
+	if f[last].T <= rangeStart || (smoothed && f[first].T > rangeEnd) {
+		return 0, false
+	}
+	left := pickOrInterpolateLeft(f, first, rangeStart, smoothed, r.isCounter)
+	right := pickOrInterpolateRight(f, last, rangeEnd, smoothed, r.isCounter)
+	result := right - left
+	if r.isCounter {
+		if f[first].T <= rangeStart {
+			first++
+		}
+		if f[last].T >= rangeEnd {
+			last--
+		}
+		prev := left
+		for _, p := range f[first : last+1] {
+			if p.F < prev {
+				result += prev
+			}
+			prev = p.F
+		}
+		if right < prev {
+			result += prev
+		}
+	}
+	if r.isRate {
+		result /= r.rangeSec
+	}
+	return result, true
+}
+
+// firstAfter returns the index of the first point after t, or len(f).
+func firstAfter(f []FPoint, t int64) int {
+	lo, hi := 0, len(f)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if f[m].T > t {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
+}
+
+// firstAtOrAfter returns the index of the first point at or after t, or
+// len(f).
+func firstAtOrAfter(f []FPoint, t int64) int {
+	lo, hi := 0, len(f)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if f[m].T >= t {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
+}

@@ -70,6 +70,14 @@ type cursor struct {
 	typ storage.ValueType
 	t   int64
 
+	// runT and runV, when runT is set, are the float run the iterator
+	// handed out, which stands at its start; runPos is the cursor's
+	// position in it. Steps that stay inside the run then need no call
+	// into the iterator; sync moves the iterator before other uses.
+	runT   []int64
+	runV   []float64
+	runPos int
+
 	prevOK bool
 	prevT  int64
 	prevF  float64
@@ -88,7 +96,20 @@ func (c *cursor) reset(it storage.Iterator) {
 		c.fr, _ = it.(storage.FloatRunIterator)
 	}
 	c.prevOK, c.prevH, c.prevShared = false, nil, false
+	c.runT, c.runV, c.runPos = nil, nil, 0
 	c.advance(it.Next())
+}
+
+// sync moves the iterator to the cursor's position in the held run and
+// lets go of the run.
+func (c *cursor) sync() {
+	if c.runT == nil {
+		return
+	}
+	if c.runPos > 0 {
+		c.fr.SkipFloats(c.runPos)
+	}
+	c.runT, c.runV, c.runPos = nil, nil, 0
 }
 
 func (c *cursor) advance(typ storage.ValueType) {
@@ -104,6 +125,7 @@ func (c *cursor) at(ref, lookback int64) (t int64, f float64, h *histogram.Float
 	if c.typ != storage.ValNone && c.t <= ref-lookback {
 		// Samples this old matter neither now nor later.
 		c.prevOK = false
+		c.sync()
 		c.advance(c.it.Seek(ref - lookback + 1))
 	}
 	for c.typ != storage.ValNone && c.t <= ref {
@@ -111,18 +133,24 @@ func (c *cursor) at(ref, lookback int64) (t int64, f float64, h *histogram.Float
 			// Take the latest sample up to ref from the decoded run
 			// (ts[0] = c.t <= ref) with one call instead of three a
 			// sample.
-			if ts, vs := c.fr.FloatRun(); len(ts) > 1 {
-				k := 1
+			if c.runT == nil {
+				if ts, vs := c.fr.FloatRun(); len(ts) > 1 {
+					c.runT, c.runV, c.runPos = ts, vs, 0
+				}
+			}
+			if ts, vs := c.runT, c.runV; ts != nil {
+				k := c.runPos + 1
 				for k < len(ts) && ts[k] <= ref {
 					k++
 				}
 				c.prevT, c.prevF, c.prevH, c.prevOK = ts[k-1], vs[k-1], nil, true
 				if k < len(ts) {
 					c.t = ts[k]
-					c.fr.SkipFloats(k)
+					c.runPos = k
 					continue
 				}
 				c.fr.SkipFloats(k - 1)
+				c.runT, c.runV, c.runPos = nil, nil, 0
 				c.advance(c.it.Next())
 				continue
 			}
@@ -279,8 +307,10 @@ func (s *slide[T]) reset() {
 	s.buf, s.lo = s.buf[:0], 0
 }
 
+// dropFront drops the first n items. It does not clear them: a caller
+// whose items hold pointers clears them first (see window.advance), and
+// for the others clearing is wasted work on every step.
 func (s *slide[T]) dropFront(n int) {
-	clear(s.buf[s.lo : s.lo+n])
 	s.lo += n
 	if s.lo == len(s.buf) {
 		s.buf, s.lo = s.buf[:0], 0
@@ -304,8 +334,8 @@ func (w *window) reset(it storage.Iterator) {
 	w.hbuf.reset()
 	w.fstbuf.reset()
 	w.hstbuf.reset()
-	w.sync()
 	_, w.withST = it.(StartTimestampIterator)
+	w.sync()
 	w.fr = nil
 	if !w.withST {
 		w.fr, _ = it.(storage.FloatRunIterator)
@@ -319,13 +349,21 @@ func (w *window) reset(it storage.Iterator) {
 // sync points the views at the buffers' live items.
 func (w *window) sync() {
 	w.floats, w.hists = w.fbuf.items(), w.hbuf.items()
-	w.floatSTs, w.histSTs = w.fstbuf.items(), w.hstbuf.items()
+	if w.withST {
+		w.floatSTs, w.histSTs = w.fstbuf.items(), w.hstbuf.items()
+	}
 }
 
 // advance moves the window to (mint, maxt] and returns how many samples
 // (histograms by size) it dropped and added.
 func (w *window) advance(mint, maxt int64) (dropped, added int) {
-	if i := sort.Search(len(w.floats), func(i int) bool { return w.floats[i].T > mint }); i > 0 {
+	// The window moves forward by a few samples at a time: a linear scan
+	// beats a binary search, and costs O(1) per sample over the query.
+	i := 0
+	for i < len(w.floats) && w.floats[i].T <= mint {
+		i++
+	}
+	if i > 0 {
 		dropped += i
 		w.fbuf.dropFront(i)
 		w.fcum.dropFront(i)
@@ -333,8 +371,13 @@ func (w *window) advance(mint, maxt int64) (dropped, added int) {
 			w.fstbuf.dropFront(i)
 		}
 	}
-	if i := sort.Search(len(w.hists), func(i int) bool { return w.hists[i].T > mint }); i > 0 {
+	i = 0
+	for i < len(w.hists) && w.hists[i].T <= mint {
+		i++
+	}
+	if i > 0 {
 		dropped += histogramPointsSize(w.hists[:i])
+		clear(w.hists[:i]) // Let the histograms be collected.
 		w.hbuf.dropFront(i)
 		if w.withST {
 			w.hstbuf.dropFront(i)
