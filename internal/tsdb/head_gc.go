@@ -170,6 +170,14 @@ func (h *Head) truncateWAL(mint int64) error {
 		return err
 	}
 	current := h.wal.LastSegment()
+	// Close the segment being written, as Prometheus does: at a low
+	// ingestion rate it would otherwise hold the head of many truncations,
+	// and a segment being written is never checkpointed or deleted. This
+	// truncation still leaves it out (it holds the newest samples); the
+	// next one can take it.
+	if _, err := h.wal.NextSegment(); err != nil {
+		return fmt.Errorf("start a new WAL segment before the checkpoint: %w", err)
+	}
 	if len(segs) == 0 || segs[0] >= current {
 		return nil
 	}

@@ -2,6 +2,7 @@ package block
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -603,5 +604,30 @@ func TestConcurrentDeleteAndQuery(t *testing.T) {
 	}
 	if n := b.Tombstones().NumIntervals(); n == 0 {
 		t.Fatal("no tombstones recorded")
+	}
+}
+
+// TestMetaChunkEncodingsJSON: the list is written as numbers, as the
+// format document shows, and the base64 form of earlier writers is read.
+func TestMetaChunkEncodingsJSON(t *testing.T) {
+	out, err := json.Marshal(VigilMeta{ChunkEncodings: EncodingList{1, 16}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != `{"chunkEncodings":[1,16]}` {
+		t.Fatalf("marshalled %s", out)
+	}
+	for _, in := range []string{`{"chunkEncodings":[1,16]}`, `{"chunkEncodings":"ARA="}`} {
+		var m VigilMeta
+		if err := json.Unmarshal([]byte(in), &m); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if len(m.ChunkEncodings) != 2 || m.ChunkEncodings[0] != 1 || m.ChunkEncodings[1] != 16 {
+			t.Fatalf("%s: read %v", in, m.ChunkEncodings)
+		}
+	}
+	var m VigilMeta
+	if err := json.Unmarshal([]byte(`{"chunkEncodings":[1,300]}`), &m); err == nil {
+		t.Fatal("encoding 300 accepted")
 	}
 }

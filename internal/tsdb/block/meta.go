@@ -92,7 +92,47 @@ type BlockDesc struct {
 // VigilMeta holds facts only Vigil reads; other readers ignore the field.
 type VigilMeta struct {
 	// ChunkEncodings lists the chunk encodings the block uses, ascending.
-	ChunkEncodings []chunkenc.Encoding `json:"chunkEncodings"`
+	ChunkEncodings EncodingList `json:"chunkEncodings"`
+}
+
+// EncodingList is written as a JSON array of numbers, as
+// docs/format/meta.md shows. A plain []chunkenc.Encoding is a byte slice
+// to encoding/json, which writes it as a base64 string; blocks written
+// that way are still read.
+type EncodingList []chunkenc.Encoding
+
+// MarshalJSON writes the list as an array of numbers.
+func (l EncodingList) MarshalJSON() ([]byte, error) {
+	nums := make([]int, len(l))
+	for i, e := range l {
+		nums[i] = int(e)
+	}
+	return json.Marshal(nums)
+}
+
+// UnmarshalJSON reads an array of numbers, or the base64 string of
+// earlier writers.
+func (l *EncodingList) UnmarshalJSON(data []byte) error {
+	var old []byte
+	if err := json.Unmarshal(data, &old); err == nil {
+		*l = make(EncodingList, len(old))
+		for i, b := range old {
+			(*l)[i] = chunkenc.Encoding(b)
+		}
+		return nil
+	}
+	var nums []int
+	if err := json.Unmarshal(data, &nums); err != nil {
+		return fmt.Errorf("chunkEncodings: want an array of encoding numbers: %w", err)
+	}
+	*l = make(EncodingList, len(nums))
+	for i, n := range nums {
+		if n < 0 || n > 255 {
+			return fmt.Errorf("chunkEncodings: encoding %d out of range 0-255", n)
+		}
+		(*l)[i] = chunkenc.Encoding(n)
+	}
+	return nil
 }
 
 // Desc returns the block's description for a child's parent list.
