@@ -39,6 +39,12 @@ type serverFlags struct {
 	retentionTime promDuration
 	retentionSet  bool
 	retentionSize units.Base2Bytes
+	// minBlockDuration and maxBlockDuration are Prometheus' hidden
+	// block range flags; 0 leaves the TSDB's default (2h, and a tenth of
+	// the retention at most 31 days), as in a serverFlags built by hand.
+	minBlockDuration promDuration
+	minBlockSet      bool
+	maxBlockDuration promDuration
 
 	queryTimeout        promDuration
 	queryMaxConcurrency int
@@ -93,6 +99,12 @@ func (c *commands) registerServer(app *kingpin.Application) {
 		IsSetByUser(&f.retentionSet).SetValue(&f.retentionTime)
 	cmd.Flag("storage.tsdb.retention.size", "Maximum number of bytes that can be stored for blocks (0: no limit). Units: B, KB, MB, GB, TB, PB, EB (powers of 2).").
 		Default("0").BytesVar(&f.retentionSize)
+	// Hidden as in Prometheus: they are for benchmarks and tests, which
+	// need blocks and compaction within minutes.
+	cmd.Flag("storage.tsdb.min-block-duration", "Range of the blocks written from the head; leveled compaction merges them into ranges of this times powers of 3.").
+		Hidden().Default("2h").IsSetByUser(&f.minBlockSet).SetValue(&f.minBlockDuration)
+	cmd.Flag("storage.tsdb.max-block-duration", "Longest range leveled compaction builds. Default: 10% of the retention time, at most 31d.").
+		Hidden().PlaceHolder("<duration>").SetValue(&f.maxBlockDuration)
 	cmd.Flag("query.timeout", "Maximum time a query may take before being aborted.").Default("2m").SetValue(&f.queryTimeout)
 	cmd.Flag("query.max-concurrency", "Maximum number of queries executed concurrently.").Default("20").IntVar(&f.queryMaxConcurrency)
 	cmd.Flag("query.max-samples", "Maximum number of samples a single query can load into memory. Note that queries will fail if they try to load more samples than this into memory, so this also limits the number of samples a query can return.").
@@ -177,6 +189,16 @@ func (f *serverFlags) validate() error {
 	}
 	if f.autoGoMemLimitRatio <= 0 || f.autoGoMemLimitRatio > 1 {
 		return fmt.Errorf("--auto-gomemlimit.ratio %v must be greater than 0 and at most 1", f.autoGoMemLimitRatio)
+	}
+	if f.minBlockSet && f.minBlockDuration <= 0 {
+		return fmt.Errorf("--storage.tsdb.min-block-duration %s must be greater than 0", &f.minBlockDuration)
+	}
+	minBlock := f.minBlockDuration
+	if minBlock == 0 {
+		minBlock = promDuration(2 * time.Hour)
+	}
+	if f.maxBlockDuration != 0 && f.maxBlockDuration < minBlock {
+		return fmt.Errorf("--storage.tsdb.max-block-duration %s must be at least --storage.tsdb.min-block-duration %s", &f.maxBlockDuration, &minBlock)
 	}
 	if f.routePrefix != "" && !strings.HasPrefix(f.routePrefix, "/") {
 		return fmt.Errorf("--web.route-prefix %q must start with a slash", f.routePrefix)

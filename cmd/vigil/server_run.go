@@ -359,6 +359,7 @@ func (s *server) openDB() (*tsdb.DB, error) {
 	// The DB enforces retention in its background loop, after each
 	// compaction and every minute.
 	opts.RetentionDuration, opts.MaxBytes = s.flags.retention()
+	opts.MinBlockDuration, opts.MaxBlockDuration = time.Duration(s.flags.minBlockDuration), time.Duration(s.flags.maxBlockDuration)
 	db, err := tsdb.Open(s.flags.tsdbPath, opts)
 	if err != nil {
 		return nil, fmt.Errorf("opening storage: %w", err)

@@ -58,6 +58,7 @@ type config struct {
 	vigilSrc        string
 	vigilRev        string
 	promMinBlock    string
+	blockDuration   time.Duration
 	vmCache         bool
 	extraArgs       map[string]string
 }
@@ -89,6 +90,7 @@ func realMain() (code int) {
 	flag.StringVar(&c.vigilRev, "vigil-rev", "", "revision to report for Vigil when it cannot be read with git (with -vigil-bin, or a -vigil-src export)")
 	flag.StringVar(&c.vigilSrc, "vigil-src", "", "build ./cmd/vigil from this source tree (for example a `git archive` export of a commit) instead of the repository root")
 	flag.StringVar(&c.promMinBlock, "prom-min-block-duration", "", "pass --storage.tsdb.{min,max}-block-duration to Prometheus (default: the binary's 2h)")
+	flag.DurationVar(&c.blockDuration, "block-duration", 0, "pass --storage.tsdb.min-block-duration=D and --storage.tsdb.max-block-duration=3D to Vigil and Prometheus, so that both cut blocks and compact them to level 2 within minutes (0: their 2h default)")
 	flag.BoolVar(&c.vmCache, "vm-cache", false, "leave VictoriaMetrics' rollup result cache on (default: -search.disableCache)")
 	for _, s := range []string{"vigil", "prometheus", "victoriametrics"} {
 		c.extraArgs[s] = ""
@@ -97,6 +99,14 @@ func realMain() (code int) {
 	promArgs := flag.String("prom-args", "", "extra arguments for prometheus (space-separated)")
 	vmArgs := flag.String("vm-args", "", "extra arguments for victoria-metrics (space-separated)")
 	flag.Parse()
+	if c.blockDuration != 0 && c.promMinBlock != "" {
+		fmt.Fprintln(os.Stderr, "-block-duration and -prom-min-block-duration exclude each other")
+		return 2
+	}
+	if c.blockDuration < 0 || c.blockDuration%time.Millisecond != 0 {
+		fmt.Fprintf(os.Stderr, "-block-duration %v must be a positive number of milliseconds\n", c.blockDuration)
+		return 2
+	}
 	c.extraArgs["vigil"], c.extraArgs["prometheus"], c.extraArgs["victoriametrics"] = *vigilArgs, *promArgs, *vmArgs
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -156,10 +166,11 @@ type System struct {
 	SamplesAtWindowEnd float64   `json:"samples_at_window_end"`
 	DiskAfterStop      DiskUsage `json:"disk_after_stop"`
 	SamplesAtStop      float64   `json:"samples_at_stop"`
-	// Blocks are the compacted blocks in the data directory at the end
-	// of the window (Prometheus only, and only when its block duration
-	// was lowered with -prom-min-block-duration).
-	Blocks BlockStats `json:"blocks_at_window_end"`
+	// Blocks are the blocks in the data directory at the end of the
+	// window (only when the block duration was lowered with
+	// -block-duration, or -prom-min-block-duration for Prometheus).
+	Blocks          BlockStats `json:"blocks_at_window_end"`
+	BlocksAfterStop BlockStats `json:"blocks_after_stop"`
 
 	// ScrapeLag is how far this system's last scrape of each target before
 	// the query time lies from Prometheus' (from timestamp(up)), in ms:
@@ -177,26 +188,6 @@ type System struct {
 	Figures Figures `json:"figures"`
 
 	proc *proc
-}
-
-// Figures are the per-system results.
-type Figures struct {
-	SamplesPerSec           float64 `json:"samples_per_sec"`
-	CPUSecPerMillionSamples float64 `json:"cpu_sec_per_million_samples"`
-	CPUCoresUsed            float64 `json:"cpu_cores_used"`
-	ActiveSeries            float64 `json:"active_series"`
-	RSSIdle                 float64 `json:"rss_idle_bytes"`
-	RSSSteady               float64 `json:"rss_steady_bytes"`
-	RSSPeak                 float64 `json:"rss_peak_bytes"`
-	RSSPeakIngest           float64 `json:"rss_peak_ingest_bytes"`
-	RSSPerSeriesSteady      float64 `json:"rss_per_series_steady"`
-	RSSPerSeriesPeak        float64 `json:"rss_per_series_peak"`
-	RSSAboveIdlePerSeries   float64 `json:"rss_above_idle_per_series"`
-	DiskBytesPerSample      float64 `json:"disk_bytes_per_sample"`
-	DiskApparentPerSample   float64 `json:"disk_apparent_bytes_per_sample"`
-	DiskAfterStopPerSample  float64 `json:"disk_bytes_per_sample_after_stop"`
-	QueryMedianGeomeanMs    float64 `json:"query_median_geomean_ms"`
-	QueryP90GeomeanMs       float64 `json:"query_p90_geomean_ms"`
 }
 
 // Results is the JSON written to -out.
@@ -347,6 +338,9 @@ func runBench(ctx context.Context, c config) (*Results, error) {
 		"measure": c.measure.String(), "profile": c.profile.String(), "sample_every": c.sampleEvery.String(),
 		"reps": strconv.Itoa(c.reps), "step": c.step.String(), "tolerance": strconv.FormatFloat(c.tolerance, 'g', -1, 64),
 	}
+	if c.blockDuration > 0 {
+		res.Config["block_duration"], res.Config["max_block_duration"] = promDuration(c.blockDuration), promDuration(3*c.blockDuration)
+	}
 
 	logf("all three ready; idle for %v", c.idle)
 	if err := sleepCtx(ctx, c.idle); err != nil {
@@ -443,6 +437,7 @@ func runBench(ctx context.Context, c config) (*Results, error) {
 	for _, s := range systems {
 		s.proc.stop(60 * time.Second)
 		s.DiskAfterStop, _ = diskUsage(s.DataDir)
+		s.BlocksAfterStop = blockStats(s.DataDir)
 	}
 	lg.stop(10 * time.Second)
 	res.Machine["loadavg_end"] = loadavg()
@@ -497,6 +492,7 @@ func startSystems(ctx context.Context, c config, tmp, cfgPath, vigilBin, promBin
 		case "vigil":
 			s.Binary = vigilBin
 			s.Args = []string{"server", "--config.file=" + cfgPath, "--web.listen-address=" + addr, "--storage.tsdb.path=" + s.DataDir}
+			s.Args = append(s.Args, blockArgs(c)...)
 			s.Version = firstLine(vigilBin, "--version") + " @ " + vigilRev
 			s.SamplesMetric, s.SeriesMetric = "sum(prometheus_tsdb_head_samples_appended_total)", "prometheus_tsdb_head_series"
 		case "prometheus":
@@ -505,6 +501,7 @@ func startSystems(ctx context.Context, c config, tmp, cfgPath, vigilBin, promBin
 			if c.promMinBlock != "" {
 				s.Args = append(s.Args, "--storage.tsdb.min-block-duration="+c.promMinBlock, "--storage.tsdb.max-block-duration="+c.promMinBlock)
 			}
+			s.Args = append(s.Args, blockArgs(c)...)
 			s.Version = firstLine(promBin, "--version") + " (deb " + debVersion("prometheus") + ")"
 			s.SamplesMetric, s.SeriesMetric = "sum(prometheus_tsdb_head_samples_appended_total)", "prometheus_tsdb_head_series"
 		case "victoriametrics":
@@ -843,86 +840,6 @@ func scrapePhases(ctx context.Context, client *http.Client, systems []*System, a
 	}
 }
 
-func computeFigures(res *Results, c config) {
-	for _, s := range res.Systems {
-		f := &s.Figures
-		ws, we := s.WindowStart, s.WindowEnd
-		dt := we.T.Sub(ws.T).Seconds()
-		dSamples := we.Samples - ws.Samples
-		f.SamplesPerSec = dSamples / dt
-		f.CPUSecPerMillionSamples = (we.CPUSec - ws.CPUSec) / dSamples * 1e6
-		f.CPUCoresUsed = (we.CPUSec - ws.CPUSec) / dt
-		f.ActiveSeries = we.Series
-		f.RSSIdle = float64(s.Idle.RSS)
-		var sum float64
-		var n int
-		for _, sn := range s.Timeline {
-			if !sn.T.Before(ws.T) && !sn.T.After(we.T) {
-				sum += float64(sn.RSS)
-				n++
-			}
-		}
-		if n == 0 {
-			sum, n = float64(we.RSS), 1
-		}
-		f.RSSSteady = sum / float64(n)
-		f.RSSPeak = float64(s.Final.HWM)
-		f.RSSPeakIngest = float64(we.HWM)
-		f.RSSPerSeriesSteady = f.RSSSteady / f.ActiveSeries
-		f.RSSPerSeriesPeak = f.RSSPeak / f.ActiveSeries
-		f.RSSAboveIdlePerSeries = (f.RSSSteady - f.RSSIdle) / f.ActiveSeries
-		f.DiskBytesPerSample = float64(s.DiskAtWindowEnd.Allocated) / s.SamplesAtWindowEnd
-		f.DiskApparentPerSample = float64(s.DiskAtWindowEnd.Apparent) / s.SamplesAtWindowEnd
-		// VictoriaMetrics persists its in-memory caches to cache/ when it
-		// stops; that is not sample data.
-		f.DiskAfterStopPerSample = float64(s.DiskAfterStop.Allocated-s.DiskAfterStop.ByTop["cache"]) / s.SamplesAtStop
-		var lm, lp float64
-		var ln int
-		for _, st := range s.Latency {
-			if st.Median > 0 && st.P90 > 0 {
-				lm += math.Log(st.Median)
-				lp += math.Log(st.P90)
-				ln++
-			}
-		}
-		if ln > 0 && ln == 2*len(dashboard) {
-			f.QueryMedianGeomeanMs = math.Exp(lm / float64(ln))
-			f.QueryP90GeomeanMs = math.Exp(lp / float64(ln))
-		} else {
-			f.QueryMedianGeomeanMs, f.QueryP90GeomeanMs = math.NaN(), math.NaN()
-		}
-	}
-	vigil := res.Systems[0]
-	type fig struct {
-		name    string
-		get     func(*Figures) float64
-		vsProm  float64
-		vsVM    float64
-		perQGeo bool
-	}
-	figs := []fig{
-		{"CPU seconds per million samples", func(f *Figures) float64 { return f.CPUSecPerMillionSamples }, 0.5, 1, false},
-		{"RSS bytes per active series (steady)", func(f *Figures) float64 { return f.RSSPerSeriesSteady }, 0.5, 1, false},
-		{"RSS bytes per active series (peak, VmHWM)", func(f *Figures) float64 { return f.RSSPerSeriesPeak }, 0.5, 1, false},
-		{"RSS above idle per active series", func(f *Figures) float64 { return f.RSSAboveIdlePerSeries }, 0, 0, false},
-		{"bytes on disk per sample", func(f *Figures) float64 { return f.DiskBytesPerSample }, 0.6, 1, false},
-		{"query latency median (geomean of 14)", func(f *Figures) float64 { return f.QueryMedianGeomeanMs }, 0.5, 1, false},
-		{"query latency p90 (geomean of 14)", func(f *Figures) float64 { return f.QueryP90GeomeanMs }, 0, 0, false},
-	}
-	for _, fg := range figs {
-		for _, peer := range res.Systems[1:] {
-			goal := fg.vsProm
-			if peer.Name == "victoriametrics" {
-				goal = fg.vsVM
-			}
-			v, o := fg.get(&vigil.Figures), fg.get(&peer.Figures)
-			r := Ratio{Figure: fg.name, Peer: peer.Name, Vigil: v, Other: o, Ratio: v / o, Goal: goal}
-			r.Met = goal > 0 && r.Ratio <= goal
-			res.Ratios = append(res.Ratios, r)
-		}
-	}
-}
-
 func writeResults(c config, res *Results) error {
 	md := markdown(res)
 	fmt.Print(md)
@@ -961,7 +878,8 @@ func fixFloats(r *Results) {
 		for _, p := range []*float64{&f.SamplesPerSec, &f.CPUSecPerMillionSamples, &f.CPUCoresUsed, &f.ActiveSeries, &f.RSSIdle,
 			&f.RSSSteady, &f.RSSPeak, &f.RSSPeakIngest, &f.RSSPerSeriesSteady, &f.RSSPerSeriesPeak, &f.RSSAboveIdlePerSeries,
 			&f.DiskBytesPerSample, &f.DiskApparentPerSample, &f.DiskAfterStopPerSample, &f.QueryMedianGeomeanMs, &f.QueryP90GeomeanMs,
-			&s.SamplesAtWindowEnd, &s.SamplesAtStop} {
+			&s.SamplesAtWindowEnd, &s.SamplesAtStop, &f.BlockBytesPerSample, &f.BlockL2BytesPerSample, &f.BlockCommonBytesPerSample,
+			&f.BlockChunkBytesPerSample, &f.BlockIndexBytesPerSample} {
 			fix(p)
 		}
 		for _, st := range s.Latency {

@@ -113,12 +113,7 @@ func markdown(res *Results) string {
 	w("\nBytes on disk per sample is `du`-style (allocated blocks of the data directory's files) at the end of the window over the samples ingested until then; apparent sizes: Vigil %s, Prometheus %s, VictoriaMetrics %s bytes per sample; after a clean shutdown (VictoriaMetrics' cache/ directory, written at shutdown, left out): %s, %s, %s.\n\n",
 		num(v.Figures.DiskApparentPerSample, 3), num(p.Figures.DiskApparentPerSample, 3), num(vm.Figures.DiskApparentPerSample, 3),
 		num(v.Figures.DiskAfterStopPerSample, 3), num(p.Figures.DiskAfterStopPerSample, 3), num(vm.Figures.DiskAfterStopPerSample, 3))
-	for _, s := range res.Systems {
-		if s.Blocks.Blocks > 0 {
-			w("%s had %d compacted blocks at the end of the window: %s bytes holding %s samples (meta.json), %s bytes per sample in blocks.\n\n",
-				s.Name, s.Blocks.Blocks, num(float64(s.Blocks.Allocated), 0), num(float64(s.Blocks.Samples), 0), num(float64(s.Blocks.Allocated)/float64(s.Blocks.Samples), 3))
-		}
-	}
+	blockMarkdown(w, res, ratio)
 	w("| data directory at the end of the window | allocated, by top-level entry |\n| --- | --- |\n")
 	for _, s := range res.Systems {
 		w("| %s | %s |\n", s.Name, diskBreakdown(s.DiskAtWindowEnd))

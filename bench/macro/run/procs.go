@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -220,43 +219,4 @@ func diskUsage(dir string) (DiskUsage, error) {
 		return nil
 	})
 	return u, err
-}
-
-// BlockStats sums Prometheus-format blocks (directories with a meta.json)
-// directly under a data directory: their allocated size and the samples
-// their meta.json says they hold.
-type BlockStats struct {
-	Blocks    int   `json:"blocks"`
-	Allocated int64 `json:"allocated_bytes"`
-	Samples   int64 `json:"samples"`
-}
-
-func blockStats(dir string) BlockStats {
-	var bs BlockStats
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "meta.json"))
-		if err != nil {
-			continue
-		}
-		var meta struct {
-			Stats struct {
-				NumSamples int64 `json:"numSamples"`
-			} `json:"stats"`
-		}
-		if json.Unmarshal(b, &meta) != nil {
-			continue
-		}
-		u, err := diskUsage(filepath.Join(dir, e.Name()))
-		if err != nil {
-			continue
-		}
-		bs.Blocks++
-		bs.Allocated += u.Allocated
-		bs.Samples += meta.Stats.NumSamples
-	}
-	return bs
 }

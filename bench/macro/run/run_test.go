@@ -84,3 +84,51 @@ func TestScrapeConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockStats: blocks are counted by meta.json, directories being
+// created or deleted are skipped, and a parent still on disk next to
+// its compacted child is not counted twice.
+func TestBlockStats(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, meta string, size int) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, name, "chunks"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "meta.json"), []byte(meta), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "chunks", "000001"), make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("A", `{"ulid":"A","minTime":0,"maxTime":60000,"stats":{"numSamples":100},"compaction":{"level":1}}`, 5000)
+	write("B", `{"ulid":"B","minTime":60000,"maxTime":120000,"stats":{"numSamples":100},"compaction":{"level":1}}`, 5000)
+	write("C", `{"ulid":"C","minTime":0,"maxTime":120000,"stats":{"numSamples":200},"compaction":{"level":2,"parents":[{"ulid":"A"},{"ulid":"B"}]}}`, 9000)
+	write("D", `{"ulid":"D","minTime":120000,"maxTime":180000,"stats":{"numSamples":100},"compaction":{"level":1}}`, 5000)
+	write("E.tmp-for-creation", `{"ulid":"E","minTime":0,"maxTime":180000,"stats":{"numSamples":300},"compaction":{"level":2}}`, 5000)
+	if err := os.MkdirAll(filepath.Join(dir, "wal"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bs := blockStats(dir)
+	if bs.Blocks != 2 || bs.Samples != 300 || bs.Skipped != 3 || bs.MinTime != 0 || bs.MaxTime != 180000 {
+		t.Fatalf("blocks %d samples %d skipped %d span %d-%d, want 2, 300, 3, 0-180000", bs.Blocks, bs.Samples, bs.Skipped, bs.MinTime, bs.MaxTime)
+	}
+	if bs.List[0].ULID != "C" || bs.List[1].ULID != "D" || bs.List[0].Allocated <= bs.List[1].Allocated {
+		t.Errorf("list %+v", bs.List)
+	}
+	if got := bs.levels(); got != "L1×1 L2×1" {
+		t.Errorf("levels %q", got)
+	}
+	if l2 := bs.sum(func(b BlockInfo) bool { return b.Level >= 2 }); l2.Blocks != 1 || l2.Samples != 200 {
+		t.Errorf("level-2 sum %+v", l2)
+	}
+}
+
+func TestPromDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{2 * time.Minute: "2m", 6 * time.Minute: "6m", 2 * time.Hour: "2h", 90 * time.Second: "90s", 1500 * time.Millisecond: "1500ms"} {
+		if got := promDuration(d); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+}
