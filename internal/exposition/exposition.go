@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"strings"
+	"sync/atomic"
 )
 
 // Media types of the exposition formats.
@@ -51,33 +52,80 @@ func ScrapeProtocolContentType(protocol string) (string, bool) {
 // Prometheus 3 fails such scrapes unless fallback_scrape_protocol is set,
 // for which see NewWithFallback.
 func New(body []byte, contentType string, opts Options) (Parser, error) {
+	f, err := formatOf(contentType)
+	if err != nil {
+		return nil, err
+	}
+	switch f {
+	case formatOpenMetrics:
+		return NewOpenMetricsParser(body, opts), nil
+	case formatProtobuf:
+		return NewProtobufParser(body, opts), nil
+	}
+	return NewTextParser(body, opts), nil
+}
+
+// format is the parser a Content-Type selects.
+type format uint8
+
+const (
+	formatText format = iota
+	formatOpenMetrics
+	formatProtobuf
+)
+
+// contentTypeFormat remembers the outcome for one Content-Type string.
+type contentTypeFormat struct {
+	contentType string
+	format      format
+}
+
+// lastFormat is the Content-Type most recently resolved. A target sends
+// the same one on every scrape, and most servers scrape exporters that all
+// send the same: parsing it as a media type on each scrape would allocate
+// for an answer already known.
+var lastFormat atomic.Pointer[contentTypeFormat]
+
+// formatOf returns the format contentType selects (see New).
+func formatOf(contentType string) (format, error) {
+	if m := lastFormat.Load(); m != nil && m.contentType == contentType {
+		return m.format, nil
+	}
+	f, err := parseFormat(contentType)
+	if err == nil {
+		lastFormat.Store(&contentTypeFormat{contentType: contentType, format: f})
+	}
+	return f, err
+}
+
+func parseFormat(contentType string) (format, error) {
 	if strings.TrimSpace(contentType) == "" {
-		return nil, errors.New("blank Content-Type")
+		return 0, errors.New("blank Content-Type")
 	}
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse Content-Type %q: %w", contentType, err)
+		return 0, fmt.Errorf("cannot parse Content-Type %q: %w", contentType, err)
 	}
 	switch mt {
 	case MediaTypeText:
-		return NewTextParser(body, opts), nil
+		return formatText, nil
 	case MediaTypeOpenMetrics:
 		switch v := params["version"]; v {
 		case "", "1.0.0", "0.0.1":
-			return NewOpenMetricsParser(body, opts), nil
+			return formatOpenMetrics, nil
 		default:
-			return nil, fmt.Errorf("unsupported OpenMetrics version %q in Content-Type %q", v, contentType)
+			return 0, fmt.Errorf("unsupported OpenMetrics version %q in Content-Type %q", v, contentType)
 		}
 	case MediaTypeProtobuf:
 		if p, ok := params["proto"]; ok && p != protobufMessage {
-			return nil, fmt.Errorf("unsupported protobuf message %q in Content-Type %q", p, contentType)
+			return 0, fmt.Errorf("unsupported protobuf message %q in Content-Type %q", p, contentType)
 		}
 		if e, ok := params["encoding"]; ok && e != "delimited" {
-			return nil, fmt.Errorf("unsupported protobuf encoding %q in Content-Type %q", e, contentType)
+			return 0, fmt.Errorf("unsupported protobuf encoding %q in Content-Type %q", e, contentType)
 		}
-		return NewProtobufParser(body, opts), nil
+		return formatProtobuf, nil
 	}
-	return nil, fmt.Errorf("unsupported Content-Type %q", contentType)
+	return 0, fmt.Errorf("unsupported Content-Type %q", contentType)
 }
 
 // NewWithFallback is New for a target with fallback_scrape_protocol set.

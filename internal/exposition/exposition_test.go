@@ -28,7 +28,10 @@ func TestNew(t *testing.T) {
 		{"application/vnd.google.protobuf;proto=foo.Bar;encoding=delimited", `error: unsupported protobuf message "foo.Bar"`},
 		{"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text", `error: unsupported protobuf encoding "text"`},
 	}
-	for _, c := range cases {
+	// Each Content-Type twice in a row: the second call gets the
+	// remembered answer, which must be the same.
+	for i := range 2 * len(cases) {
+		c := cases[i/2]
 		p, err := New(nil, c.ct, Options{})
 		if want, ok := strings.CutPrefix(c.want, "error: "); ok {
 			if err == nil || !strings.Contains(err.Error(), want) {

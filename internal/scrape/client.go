@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vigil-monitoring/vigil/internal/config"
 )
@@ -79,12 +80,13 @@ func (s *targetScraper) close() {
 	}
 }
 
-// do sends the scrape request.
-func (s *targetScraper) do(ctx context.Context) (*http.Response, error) {
+// do sends the scrape request. The direct connection enforces deadline
+// itself; for net/http, ctx carries it.
+func (s *targetScraper) do(ctx context.Context, deadline time.Time) (*http.Response, error) {
 	if s.direct == nil {
 		return s.client.Do(s.req.WithContext(ctx))
 	}
-	resp, err := s.direct.do(ctx)
+	resp, err := s.direct.do(ctx, deadline)
 	if err != nil || !s.followRedirects || !isRedirect(resp) {
 		return resp, err
 	}
@@ -92,7 +94,29 @@ func (s *targetScraper) do(ctx context.Context) (*http.Response, error) {
 	_ = resp.Body.Close()
 	s.direct.close()
 	s.direct = nil
-	return s.client.Do(s.req.WithContext(ctx))
+	if deadline.IsZero() {
+		return s.client.Do(s.req.WithContext(ctx))
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	resp, err = s.client.Do(s.req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends a response's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // isRedirect reports whether net/http's client would follow resp.
@@ -110,7 +134,19 @@ func isRedirect(resp *http.Response) bool {
 // error the returned buffer may be nil. sizeHint is the size of the last
 // body, to start with a buffer that fits.
 func (s *targetScraper) scrape(ctx context.Context, sizeHint int) (buf *[]byte, contentType string, err error) {
-	resp, err := s.do(ctx)
+	return s.scrapeUntil(ctx, time.Time{}, sizeHint)
+}
+
+// scrapeUntil is scrape ending at deadline (none when zero) as well as
+// ctx's. The loop passes its long-lived context and the deadline apart: a
+// direct connection then needs no context of its own per scrape.
+func (s *targetScraper) scrapeUntil(ctx context.Context, deadline time.Time, sizeHint int) (buf *[]byte, contentType string, err error) {
+	if s.direct == nil && !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	resp, err := s.do(ctx, deadline)
 	if err != nil {
 		return nil, "", err
 	}

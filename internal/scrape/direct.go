@@ -38,6 +38,20 @@ type directConn struct {
 
 	conn net.Conn
 	br   *bufio.Reader
+	// unwatch stops the watch on watchDone, the Done channel of the
+	// context whose cancellation expires conn. The watch is set up once
+	// per connection and context rather than once per scrape: a
+	// context.AfterFunc per scrape costs more than the request's write.
+	unwatch   func() bool
+	watchDone <-chan struct{}
+	watching  *connWatch
+}
+
+// connWatch lets a watch that was stopped too late (its function already
+// started on its own goroutine) leave the connection's deadline alone.
+type connWatch struct {
+	mu  sync.Mutex
+	off bool
 }
 
 // directEligible reports whether a job's HTTP client configuration lets
@@ -91,31 +105,36 @@ func newDirectConn(req *http.Request, dial func(ctx context.Context, network, ad
 }
 
 // do sends the request and returns the response, whose body must be
-// closed before the next call. A connection reused from an earlier
-// scrape that turns out to be closed by the target is replaced once.
-func (d *directConn) do(ctx context.Context) (*http.Response, error) {
-	resp, err := d.roundTrip(ctx)
+// closed before the next call. The scrape, body included, ends at the
+// deadline (none when zero) or ctx's, whichever is first, or when ctx is
+// cancelled. A connection reused from an earlier scrape that turns out to
+// be closed by the target is replaced once.
+func (d *directConn) do(ctx context.Context, deadline time.Time) (*http.Response, error) {
+	if dl, ok := ctx.Deadline(); ok && (deadline.IsZero() || dl.Before(deadline)) {
+		deadline = dl
+	}
+	resp, err := d.roundTrip(ctx, deadline)
 	if err != nil {
 		return nil, &url.Error{Op: "Get", URL: d.url, Err: err}
 	}
 	return resp, nil
 }
 
-func (d *directConn) roundTrip(ctx context.Context) (*http.Response, error) {
+func (d *directConn) roundTrip(ctx context.Context, deadline time.Time) (*http.Response, error) {
 	reused := d.conn != nil
 	if !reused {
-		if err := d.connect(ctx); err != nil {
+		if err := d.connect(ctx, deadline); err != nil {
 			return nil, err
 		}
 	}
-	resp, err := d.exchange(ctx)
-	if err != nil && reused && ctxError(ctx, err) == nil && !isTimeout(err) {
+	resp, err := d.exchange(ctx, deadline)
+	if err != nil && reused && ctxError(ctx, deadline, err) == nil && !isTimeout(err) {
 		// An idle keep-alive connection the target closed: what net/http
 		// does for an idempotent request too.
-		if err := d.connect(ctx); err != nil {
+		if err := d.connect(ctx, deadline); err != nil {
 			return nil, err
 		}
-		resp, err = d.exchange(ctx)
+		resp, err = d.exchange(ctx, deadline)
 	}
 	return resp, err
 }
@@ -125,27 +144,67 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// ctxError returns the context's error when err is the context ending:
-// cancelled, or the connection's deadline, which is the context's, hit
-// just before the context's own timer fired.
-func ctxError(ctx context.Context, err error) error {
+// ctxError returns the error net/http would report when err is the scrape
+// ending early: ctx's when it was cancelled, context.DeadlineExceeded when
+// the connection hit the scrape's deadline.
+func ctxError(ctx context.Context, deadline time.Time, err error) error {
 	if e := ctx.Err(); e != nil {
 		return e
 	}
-	if dl, ok := ctx.Deadline(); ok && isTimeout(err) && !time.Now().Before(dl) {
+	if !deadline.IsZero() && isTimeout(err) && !time.Now().Before(deadline) {
 		return context.DeadlineExceeded
 	}
 	return nil
 }
 
-func (d *directConn) connect(ctx context.Context) error {
+func (d *directConn) connect(ctx context.Context, deadline time.Time) error {
 	d.close()
-	c, err := d.dial(ctx, "tcp", d.addr)
+	dctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	c, err := d.dial(dctx, "tcp", d.addr)
 	if err != nil {
 		return err
 	}
 	d.conn = c
 	return nil
+}
+
+// watch makes the cancellation of ctx expire the connection, so that a
+// read or write in flight returns at once.
+func (d *directConn) watch(ctx context.Context) {
+	done := ctx.Done()
+	if done == d.watchDone {
+		return // watched already, or a context that is never cancelled
+	}
+	d.stopWatch()
+	c, w := d.conn, &connWatch{}
+	d.unwatch = context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if !w.off {
+			_ = c.SetDeadline(time.Unix(1, 0))
+		}
+	})
+	d.watchDone, d.watching = done, w
+}
+
+// stopWatch ends the watch. Once it returns, the watch no longer touches
+// the connection's deadline.
+func (d *directConn) stopWatch() {
+	if d.unwatch == nil {
+		return
+	}
+	if !d.unwatch() {
+		w := d.watching
+		w.mu.Lock()
+		w.off = true
+		w.mu.Unlock()
+	}
+	d.unwatch, d.watchDone, d.watching = nil, nil, nil
 }
 
 // bufReaders hold the response reader of the scrapes in flight: a
@@ -162,25 +221,31 @@ func (d *directConn) releaseReader() {
 	}
 }
 
-// exchange writes the request and reads the response head. The context
-// bounds the whole scrape, body included: its deadline becomes the
-// connection's, and cancelling it expires the connection.
-func (d *directConn) exchange(ctx context.Context) (*http.Response, error) {
+// exchange writes the request and reads the response head. The deadline
+// bounds the whole scrape, body included: it becomes the connection's,
+// and cancelling ctx expires the connection.
+func (d *directConn) exchange(ctx context.Context, deadline time.Time) (*http.Response, error) {
 	c := d.conn
-	deadline, _ := ctx.Deadline()
+	// Watch first: a watch on an earlier context may still be expiring the
+	// connection until it is stopped.
+	d.watch(ctx)
 	if err := c.SetDeadline(deadline); err != nil {
 		d.close()
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	// After the deadline is set: a cancellation from here on expires the
+	// connection after it, so it is not overwritten.
+	if err := ctx.Err(); err != nil {
+		d.close()
+		return nil, err
+	}
 	d.releaseReader()
 	d.br = bufReaders.Get().(*bufio.Reader)
 	d.br.Reset(c)
 	fail := func(err error) (*http.Response, error) {
-		stop()
 		d.releaseReader()
 		d.close()
-		if ctxErr := ctxError(ctx, err); ctxErr != nil {
+		if ctxErr := ctxError(ctx, deadline, err); ctxErr != nil {
 			return nil, ctxErr
 		}
 		return nil, err
@@ -188,11 +253,18 @@ func (d *directConn) exchange(ctx context.Context) (*http.Response, error) {
 	if _, err := c.Write(d.head); err != nil {
 		return fail(err)
 	}
+	quick, err := readQuickResponse(d.br, d.req)
+	if err != nil {
+		return fail(err)
+	}
 	for {
-		resp, err := http.ReadResponse(d.br, d.req)
-		if err != nil {
-			return fail(err)
+		resp := quick
+		if resp == nil {
+			if resp, err = http.ReadResponse(d.br, d.req); err != nil {
+				return fail(err)
+			}
 		}
+		quick = nil
 		// Informational responses (103 Early Hints, say) precede the
 		// real one; net/http skips them too.
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -200,12 +272,13 @@ func (d *directConn) exchange(ctx context.Context) (*http.Response, error) {
 		}
 		// A body without a length or chunking ends with the connection.
 		keep := !resp.Close && (resp.ContentLength >= 0 || len(resp.TransferEncoding) > 0)
-		resp.Body = &directBody{ReadCloser: resp.Body, d: d, conn: c, keep: keep, stop: stop, ctx: ctx}
+		resp.Body = &directBody{ReadCloser: resp.Body, d: d, conn: c, keep: keep, ctx: ctx, deadline: deadline}
 		return resp, nil
 	}
 }
 
 func (d *directConn) close() {
+	d.stopWatch()
 	if d.conn != nil {
 		_ = d.conn.Close()
 		d.conn = nil
@@ -220,8 +293,9 @@ type directBody struct {
 	conn net.Conn
 	keep bool
 	eof  bool
-	stop func() bool
 	ctx  context.Context
+	// deadline is the scrape's (zero for none).
+	deadline time.Time
 }
 
 func (b *directBody) Read(p []byte) (int, error) {
@@ -229,7 +303,7 @@ func (b *directBody) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		b.eof = true
 	} else if err != nil {
-		if ctxErr := ctxError(b.ctx, err); ctxErr != nil {
+		if ctxErr := ctxError(b.ctx, b.deadline, err); ctxErr != nil {
 			err = &url.Error{Op: "Get", URL: b.d.url, Err: ctxErr}
 		}
 	}
@@ -245,10 +319,10 @@ func (b *directBody) Close() error {
 		}
 	}
 	// When the context ended first, the connection's deadline is past.
-	stopped := b.stop()
+	alive := b.ctx.Err() == nil
 	// Bytes after the body are not a response to anything we asked.
 	clean := b.d.br != nil && b.d.br.Buffered() == 0
-	if !b.eof || !b.keep || !stopped || !clean || b.d.conn != b.conn {
+	if !b.eof || !b.keep || !alive || !clean || b.d.conn != b.conn {
 		// Closed before the body: closing a body net/http parsed reads
 		// it to its end, which is what a body over the limit must not do.
 		if b.d.conn == b.conn {

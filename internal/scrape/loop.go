@@ -214,9 +214,8 @@ func (sl *scrapeLoop) scrapeAndReport(last, stamp time.Time) time.Time {
 		scrapeErr = forced
 		app = sl.appendEmpty(app, stamp)
 	} else {
-		ctx, cancel := context.WithTimeout(sl.parentCtx, sl.opts.timeout)
-		buf, contentType, err := sl.scraper.scrape(ctx, sl.lastSize+sl.lastSize/8)
-		cancel()
+		deadline := time.Now().Add(sl.opts.timeout)
+		buf, contentType, err := sl.scraper.scrapeUntil(sl.parentCtx, deadline, sl.lastSize+sl.lastSize/8)
 		var body []byte
 		if err == nil {
 			body = *buf
