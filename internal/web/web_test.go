@@ -231,6 +231,19 @@ func TestMetricsEndpoint(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `prometheus_http_requests_total{code="200",handler="/-/healthy"} 1`) {
 		t.Errorf("/metrics: %d\n%s", rec.Code, rec.Body)
 	}
+	// Scrapers ask for gzip; the body must decode to the same exposition.
+	rec = do(h, "GET", "/metrics", "Accept-Encoding", "gzip")
+	if rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("/metrics with Accept-Encoding gzip: headers %v", rec.Header())
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !strings.Contains(string(plain), `prometheus_http_requests_total{code="200",handler="/-/healthy"} 1`) {
+		t.Errorf("gzipped /metrics: %v\n%s", err, plain)
+	}
 }
 
 // TestListenMaxConnections: with one connection allowed, a second client
