@@ -155,7 +155,9 @@ export function Graph({ data, stacked, onZoom }: GraphProps) {
         ...(stacked ? { y: { range: (_u, min, max) => uPlot.rangeNum(Math.min(0, min), max, 0.1, true) } } : {}),
       },
       axes: [
-        { ...axis, values: (_u, splits, _ax, _space, incr) => splits.map((v) => timeTick(v, incr)) },
+        // 100 px between time ticks leaves room for the longest label,
+        // HH:MM:SS.mmm when ticks are under a second apart.
+        { ...axis, space: 100, values: (_u, splits, _ax, _space, incr) => splits.map((v) => timeTick(v, incr)) },
         { ...axis, size: 60, values: (_u, splits) => splits.map((v) => humanize(v)) },
       ],
       legend: { live: true },
