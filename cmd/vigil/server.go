@@ -51,6 +51,10 @@ type serverFlags struct {
 	queryMaxSamples     int
 	lookbackDelta       promDuration
 
+	// features are the raw values of --enable-feature; parseFeatures
+	// reads them once the logger exists.
+	features []string
+
 	logLevel  string
 	logFormat string
 
@@ -110,6 +114,8 @@ func (c *commands) registerServer(app *kingpin.Application) {
 	cmd.Flag("query.max-samples", "Maximum number of samples a single query can load into memory. Note that queries will fail if they try to load more samples than this into memory, so this also limits the number of samples a query can return.").
 		Default("50000000").IntVar(&f.queryMaxSamples)
 	cmd.Flag("query.lookback-delta", "The maximum lookback duration for retrieving metrics during expression evaluations and federation.").Default("5m").SetValue(&f.lookbackDelta)
+	cmd.Flag("enable-feature", "Comma separated feature names to enable, as Prometheus' flag. Applied or always on: "+featureNames()+". Prometheus' other options are accepted with a warning that Vigil ignores them.").
+		StringsVar(&f.features)
 	cmd.Flag("auto-gomemlimit", "Set GOMEMLIMIT to --auto-gomemlimit.ratio times the memory limit of the process' cgroup, or of the machine when there is none, so that the garbage collector works harder before the process reaches the limit. An explicit GOMEMLIMIT environment variable wins. The collector's GOGC comes from the configuration's runtime.gogc (default 75, or the GOGC environment variable).").
 		Default("true").BoolVar(&f.autoGoMemLimit)
 	cmd.Flag("auto-gomemlimit.ratio", "The share of the detected memory limit that --auto-gomemlimit sets GOMEMLIMIT to, greater than 0 and at most 1.").

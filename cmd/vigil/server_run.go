@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-monitoring/vigil/internal/discovery"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/promql"
+	"github.com/vigil-monitoring/vigil/internal/promql/parser"
 	"github.com/vigil-monitoring/vigil/internal/scrape"
 	"github.com/vigil-monitoring/vigil/internal/tsdb"
 	"github.com/vigil-monitoring/vigil/internal/version"
@@ -96,8 +97,12 @@ func newServer(f *serverFlags, logger *slog.Logger) (_ *server, err error) {
 		return nil, fmt.Errorf("--web.cors.origin: %w", err)
 	}
 
+	features := parseFeatures(f.features, logger)
+	queryParser := parser.NewParser(features.parserOptions())
+
 	s.storage = &readyStorage{progress: &tsdb.ReplayProgress{}}
 	s.engine = promql.NewEngine(promql.EngineOpts{
+		Parser:                   queryParser,
 		Logger:                   logger.With("component", "query engine"),
 		MaxSamples:               f.queryMaxSamples,
 		Timeout:                  time.Duration(f.queryTimeout),
@@ -106,8 +111,8 @@ func newServer(f *serverFlags, logger *slog.Logger) (_ *server, err error) {
 		LookbackDelta:            time.Duration(f.lookbackDelta),
 		EnableAtModifier:         true,
 		EnableNegativeOffset:     true,
-		EnablePerStepStats:       true,
-		EnableDelayedNameRemoval: false,
+		EnablePerStepStats:       features.perStepStats,
+		EnableDelayedNameRemoval: features.delayedNameRemoval,
 		// The API encodes a result before it closes its query.
 		RecycleResults: true,
 	})
@@ -159,6 +164,7 @@ func newServer(f *serverFlags, logger *slog.Logger) (_ *server, err error) {
 	apiHandler := api.New(api.Options{
 		Queryable:                 s.storage,
 		QueryEngine:               s.engine,
+		Parser:                    queryParser,
 		Targets:                   api.ScrapeTargets(s.scrape),
 		TSDB:                      s.storage,
 		Admin:                     s.storage,

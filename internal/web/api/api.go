@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/vigil-monitoring/vigil/internal/promql"
+	"github.com/vigil-monitoring/vigil/internal/promql/parser"
 	"github.com/vigil-monitoring/vigil/internal/storage"
 	"github.com/vigil-monitoring/vigil/internal/version"
 )
@@ -101,6 +102,10 @@ type Options struct {
 	Queryable storage.Queryable
 	// QueryEngine evaluates PromQL.
 	QueryEngine QueryEngine
+	// Parser reads the queries of /format_query, /parse_query and
+	// /query_exemplars; give it the engine's language features so that
+	// these endpoints accept what /query accepts. nil means every feature.
+	Parser *parser.Parser
 	// Targets answers the target and metadata endpoints; nil serves no
 	// targets.
 	Targets TargetRetriever
@@ -177,6 +182,9 @@ func New(opts Options) *API {
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.opts.Parser == nil {
+		a.opts.Parser = parser.NewParser(parser.AllFeatures)
 	}
 	get, getPost, postPut := []string{http.MethodGet}, []string{http.MethodGet, http.MethodPost}, []string{http.MethodPost, http.MethodPut}
 	a.routes = map[string]map[string]apiFunc{}

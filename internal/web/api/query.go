@@ -215,7 +215,7 @@ func (a *API) queryExemplars(r *http.Request) result {
 	if end.Before(start) {
 		return badData(errors.New("end timestamp must not be before start timestamp"))
 	}
-	if _, err := parser.ParseExpr(r.FormValue("query")); err != nil {
+	if _, err := a.opts.Parser.ParseExpr(r.FormValue("query")); err != nil {
 		return badData(err)
 	}
 	return result{data: exemplarsData{}}
@@ -223,7 +223,7 @@ func (a *API) queryExemplars(r *http.Request) result {
 
 // formatQuery returns the query pretty-printed (comments dropped).
 func (a *API) formatQuery(r *http.Request) result {
-	expr, err := parser.ParseExpr(r.FormValue("query"))
+	expr, err := a.opts.Parser.ParseExpr(r.FormValue("query"))
 	if err != nil {
 		return invalidParam(err, "query")
 	}
@@ -233,7 +233,7 @@ func (a *API) formatQuery(r *http.Request) result {
 // parseQuery returns the syntax tree of the query as JSON, for UIs that
 // explain a query.
 func (a *API) parseQuery(r *http.Request) result {
-	expr, err := parser.ParseExpr(r.FormValue("query"))
+	expr, err := a.opts.Parser.ParseExpr(r.FormValue("query"))
 	if err != nil {
 		return invalidParam(err, "query")
 	}
