@@ -191,6 +191,25 @@ func (c *cursor) at(ref, lookback int64) (t int64, f float64, h *histogram.Float
 
 func (c *cursor) err() error { return c.it.Err() }
 
+// latestSample is cursor.at for a single ref, answered without an
+// iterator by series that know their newest sample (see
+// storage.LatestFloatSeries): t and f are the sample in (ref-lookback, ref]
+// the selector reads, and ok reports whether there is one. handled is
+// false when the series cannot tell; the caller then reads its iterator.
+func latestSample(s storage.Series, ref, lookback int64) (t int64, f float64, ok, handled bool) {
+	ls, isLatest := s.(storage.LatestFloatSeries)
+	if !isLatest {
+		return 0, 0, false, false
+	}
+	t, f, handled = ls.LatestFloat(ref)
+	if !handled {
+		return 0, 0, false, false
+	}
+	// The newest sample at or before ref decides, as in cursor.at: too
+	// old or a staleness marker, the series has no value at ref.
+	return t, f, t > ref-lookback && !value.IsStaleNaN(f), true
+}
+
 // evalSeries evaluates an instant selector over the series at every step.
 func (ev *evaluator) evalSeries(ctx context.Context, series []storage.Series, offset int64) Matrix {
 	numSteps := ev.numSteps()
@@ -206,6 +225,19 @@ func (ev *evaluator) evalSeries(ctx context.Context, series []storage.Series, of
 	}
 	for i, s := range series {
 		ev.checkContext(ctx)
+		if single != nil {
+			// One step needs only the newest sample at or before it,
+			// which some series know without reading their samples.
+			if _, f, ok, handled := latestSample(s, ev.startTimestamp-offset, lookback); handled {
+				if ok {
+					ev.addSamples(1)
+					ev.samplesStats.addAtStep(0, 1)
+					single[i] = FPoint{T: ev.startTimestamp, F: f}
+					mat = append(mat, Series{Metric: s.Labels(), Floats: single[i : i+1 : i+1]})
+				}
+				continue
+			}
+		}
 		it = s.Iterator(it)
 		c.reset(it)
 		ss := Series{Metric: s.Labels()}

@@ -3,6 +3,7 @@ package tsdb
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 
@@ -167,6 +168,7 @@ func (q *headQuerier) Select(ctx context.Context, sortSeries bool, hints *storag
 		series = kept
 	}
 	set := &headSeriesSet{ctx: ctx, h: q.h, chunks: q.chunks, stones: q.stones, series: series, mint: q.mint, maxt: q.maxt}
+	set.shared.set = set
 	if hints != nil {
 		set.limit = hints.Limit
 	}
@@ -190,9 +192,13 @@ func (q *headQuerier) Select(ctx context.Context, sortSeries bool, hints *storag
 	return set
 }
 
-// headSeriesSet snapshots each series' chunks as it reaches it, so the
-// work of a Select is spread over its iteration and samples committed in
-// between are seen.
+// headSeriesSet returns the selected series that have samples in the
+// range when it reaches them. A series' open chunk is only snapshotted
+// when it is read (Iterator, LatestFloat), as Prometheus' head does:
+// samples committed until then are seen, and a Select holds no copy of
+// open chunks. Next keeps the list of full chunks (an immutable string),
+// so that a truncation of the head before the read does not take chunks
+// the series had at Next (the head chunk reader keeps them readable).
 type headSeriesSet struct {
 	ctx        context.Context
 	h          *Head
@@ -208,20 +214,24 @@ type headSeriesSet struct {
 	returned int
 	cur      *headSeries
 	err      error
-	// Series, their chunk lists and open-chunk copies are carved from
-	// slabs, a few allocations per Select instead of several per series.
-	// Each series keeps its own part: callers may hold series past Next.
+	// Series are carved from slabs, a few allocations per Select
+	// instead of one per series. Each series keeps its own element:
+	// callers may hold series past Next.
 	seriesSlab []headSeries
-	snapSlab   []chunkSnap
-	byteSlab   []byte
+	// shared is the context of series without full chunks to keep; the
+	// others get theirs from ctxSlab (see headSeries).
+	shared  seriesCtx
+	ctxSlab []seriesCtx
+	scratch *chunkSnapshot // for Next's check of deleted chunks
 }
 
 // slabSeries is how many series one slab allocation holds.
 const slabSeries = 64
 
-// slabLen is the size of the next slab of a set that returned n series:
-// small for small selects, slabSeries*unit once it is a large one.
-func slabLen(n, unit int) int { return unit * min(slabSeries, 4<<min(n/4, 4)) }
+// slabLen is the size of the next slab of a set that returned n series
+// and has at most left more: small for small selects, slabSeries once it
+// is a large one.
+func slabLen(n, left int) int { return max(1, min(slabSeries, 4<<min(n/4, 4), left)) }
 
 func (s *headSeriesSet) Next() bool {
 	if s.err != nil || (s.limit > 0 && s.returned >= s.limit) {
@@ -236,21 +246,13 @@ func (s *headSeriesSet) Next() bool {
 				return false
 			}
 		}
-		chunks := s.snapshotChunks(ms)
-		var ivs tombstones.Intervals
-		if s.stones != nil {
-			if ivs = s.stones.Get(ms.ref); len(ivs) > 0 {
-				chunks = slices.DeleteFunc(chunks, func(c chunkSnap) bool {
-					return tombstones.Interval{Mint: c.minT, Maxt: c.maxT}.IsSubrange(ivs)
-				})
-			}
-		}
-		if len(chunks) == 0 {
+		full, ok := s.hasSamples(ms)
+		if !ok {
 			continue
 		}
 		// A fresh value per series: the contract only promises At until
 		// the next Next, but callers that collect series first (as PromQL
-		// engines do) then still see each one's own chunks.
+		// engines do) then still read each one.
 		var lset labels.Labels
 		if s.lsets != nil {
 			lset = s.lsets[s.i-1]
@@ -258,11 +260,20 @@ func (s *headSeriesSet) Next() bool {
 			lset = s.h.symbols.labels(ms.lbls, &s.lb)
 		}
 		if len(s.seriesSlab) == 0 {
-			s.seriesSlab = make([]headSeries, slabLen(s.returned, 1))
+			s.seriesSlab = make([]headSeries, slabLen(s.returned, len(s.series)-s.i+1))
 		}
 		s.cur = &s.seriesSlab[0]
 		s.seriesSlab = s.seriesSlab[1:]
-		*s.cur = headSeries{lset: lset, reader: s.chunks, chunks: chunks, ivs: ivs, mint: s.mint, maxt: s.maxt}
+		ctx := &s.shared
+		if full != "" {
+			if len(s.ctxSlab) == 0 {
+				s.ctxSlab = make([]seriesCtx, slabLen(s.returned, len(s.series)-s.i+1))
+			}
+			ctx = &s.ctxSlab[0]
+			s.ctxSlab = s.ctxSlab[1:]
+			*ctx = seriesCtx{set: s, full: full}
+		}
+		*s.cur = headSeries{lset: lset, ms: ms, ctx: ctx}
 		s.returned++
 		return true
 	}
@@ -273,22 +284,75 @@ func (s *headSeriesSet) At() storage.Series         { return s.cur }
 func (s *headSeriesSet) Err() error                 { return s.err }
 func (s *headSeriesSet) Warnings() storage.Warnings { return nil }
 
-// chunkSnap is a chunk as a query sees it: immutable. A full chunk is
-// read from the head chunk files when the iterator reaches it; the open
-// chunk is a copy of its bytes.
-type chunkSnap struct {
-	ref        headchunks.Ref // when data is nil
-	enc        chunkenc.Encoding
-	data       []byte
-	minT, maxT int64
+// hasSamples reports whether ms has samples in the set's range that are
+// not deleted, and returns its full chunks.
+func (s *headSeriesSet) hasSamples(ms *memSeries) (chunkList, bool) {
+	if s.stones != nil {
+		if ivs := s.stones.Get(ms.ref); len(ivs) > 0 {
+			if s.scratch == nil {
+				s.scratch = new(chunkSnapshot)
+			}
+			full := s.scratch.take(s.h, ms, s.mint, s.maxt, ivs, "")
+			return full, len(s.scratch.chunks) > 0
+		}
+	}
+	lock := s.h.series.refLock(ms.ref)
+	lock.RLock()
+	defer lock.RUnlock()
+	if c := ms.openChunkLocked(); c != nil && c.NumSamples() > 0 {
+		if ms.lastT >= s.mint && ms.openMinT <= s.maxt {
+			if ms.openMinT < s.mint {
+				return "", true // no full chunk is in range
+			}
+			return ms.full, true
+		}
+		if ms.openMinT < s.mint {
+			return "", false // full chunks end earlier still
+		}
+	}
+	for it := ms.full.iter(); it.next(); {
+		if it.cur.minT > s.maxt {
+			break
+		}
+		if it.cur.maxT >= s.mint {
+			return ms.full, true
+		}
+	}
+	return "", false
 }
 
-// snapshotChunks returns the series' chunks overlapping the set's range.
-// Full chunks are immutable and only referenced; the open chunk is
-// copied, since appends keep modifying its last bytes.
-func (set *headSeriesSet) snapshotChunks(s *memSeries) []chunkSnap {
-	mint, maxt := set.mint, set.maxt
-	lock := set.h.series.refLock(s.ref)
+// chunkSnap is a chunk as a query sees it: immutable. A full chunk is
+// read from the head chunk files when the iterator reaches it. An open
+// float chunk shares the series' bytes: n and last are its sample count
+// and final byte as of the snapshot; see chunkenc.OpenXORIterator for why
+// that is safe while appends go on. An open histogram chunk is a copy of
+// its bytes (n is 0).
+type chunkSnap struct {
+	ref        headchunks.Ref // when data is nil
+	data       []byte
+	minT, maxT int64
+	n          uint16
+	enc        chunkenc.Encoding
+	last       byte
+}
+
+// chunkSnapshot is the chunks of one series in a range, as of when it
+// was taken, without the chunks deleted entirely. Its buffers are reused
+// from one series to the next.
+type chunkSnapshot struct {
+	chunks []chunkSnap
+	ivs    tombstones.Intervals // deleted ranges
+	hist   []byte               // the copy of an open histogram chunk
+}
+
+// take snapshots the chunks of s overlapping [mint, maxt] and returns its
+// full chunks. Full chunks are immutable and only referenced; the open
+// chunk is shared when it holds floats, and copied otherwise. The full
+// chunks are those of prior, a list the series had earlier, and those
+// cut since: chunks truncated since prior are still read.
+func (cs *chunkSnapshot) take(h *Head, s *memSeries, mint, maxt int64, ivs tombstones.Intervals, prior chunkList) chunkList {
+	cs.chunks, cs.ivs = cs.chunks[:0], ivs
+	lock := h.series.refLock(s.ref)
 	lock.RLock()
 	full := s.full
 	var open chunkSnap
@@ -299,57 +363,77 @@ func (set *headSeriesSet) snapshotChunks(s *memSeries) []chunkSnap {
 		// no walk of the full list.
 		skipFull = s.openMinT < mint
 		if s.lastT >= mint && s.openMinT <= maxt {
-			open = chunkSnap{enc: c.Encoding(), data: set.copyBytes(c.Bytes()), minT: s.openMinT, maxT: s.lastT}
+			if s.open == openXOR {
+				b := s.xor.Bytes()
+				open = chunkSnap{enc: chunkenc.EncXOR, data: b, n: uint16(s.xor.NumSamples()), last: b[len(b)-1]}
+			} else {
+				cs.hist = append(cs.hist[:0], c.Bytes()...)
+				open = chunkSnap{enc: c.Encoding(), data: cs.hist}
+			}
+			open.minT, open.maxT = s.openMinT, s.lastT
 		}
 	}
 	lock.RUnlock()
-	start := len(set.snapSlab)
-	for it := full.iter(); !skipFull && it.next(); {
-		c := it.cur
-		if c.minT > maxt {
-			break // the rest start later still
-		}
-		if c.maxT >= mint {
-			set.addSnap(&start, chunkSnap{ref: c.ref, minT: c.minT, maxT: c.maxT})
-		}
+	if !skipFull {
+		cs.addFull(prior, full, mint, maxt)
 	}
 	if open.data != nil {
-		set.addSnap(&start, open)
+		cs.chunks = append(cs.chunks, open)
 	}
-	end := len(set.snapSlab)
-	return set.snapSlab[start:end:end]
+	if len(ivs) > 0 {
+		cs.chunks = slices.DeleteFunc(cs.chunks, func(c chunkSnap) bool {
+			return tombstones.Interval{Mint: c.minT, Maxt: c.maxT}.IsSubrange(ivs)
+		})
+	}
+	return full
 }
 
-// addSnap appends c to the series being snapshotted, which starts at
-// *start in the slab. A full slab is replaced, not grown: earlier series
-// keep the old one.
-func (set *headSeriesSet) addSnap(start *int, c chunkSnap) {
-	if len(set.snapSlab) == cap(set.snapSlab) {
-		cur := set.snapSlab[*start:]
-		slab := make([]chunkSnap, len(cur), max(2*len(cur)+1, slabLen(set.returned, 4)))
-		copy(slab, cur)
-		set.snapSlab, *start = slab, 0
+// addFull adds the chunks of prior and then those of full that start after
+// prior's last one, which overlap [mint, maxt]. Both lists are in time
+// order, and full is prior less a truncated prefix plus chunks cut since.
+func (cs *chunkSnapshot) addFull(prior, full chunkList, mint, maxt int64) {
+	// add reports false once c starts after maxt: the rest do too.
+	add := func(c chunkMeta) bool {
+		if c.minT > maxt {
+			return false
+		}
+		if c.maxT >= mint {
+			cs.chunks = append(cs.chunks, chunkSnap{ref: c.ref, minT: c.minT, maxT: c.maxT})
+		}
+		return true
 	}
-	set.snapSlab = append(set.snapSlab, c)
+	last := int64(math.MinInt64)
+	if prior != full {
+		for it := prior.iter(); it.next(); {
+			if !add(it.cur) {
+				return
+			}
+			last = it.cur.maxT
+		}
+	}
+	for it := full.iter(); it.next(); {
+		if it.cur.minT > last && !add(it.cur) {
+			return
+		}
+	}
 }
 
-// copyBytes returns a copy of b carved from the byte slab.
-func (set *headSeriesSet) copyBytes(b []byte) []byte {
-	if cap(set.byteSlab)-len(set.byteSlab) < len(b) {
-		set.byteSlab = make([]byte, 0, max(len(b), slabLen(set.returned, 64)))
-	}
-	n := len(set.byteSlab)
-	set.byteSlab = append(set.byteSlab, b...)
-	return set.byteSlab[n : n+len(b) : n+len(b)]
-}
-
-// headSeries is one series of a Select result.
+// headSeries is one series of a Select result. It is kept small, as a
+// Select makes one per series; what series share is in ctx. Nothing a
+// series reads is written after Next returns it, so series may be read
+// while the set moves on.
 type headSeries struct {
-	lset       labels.Labels
-	reader     *headchunks.Reader
-	chunks     []chunkSnap
-	ivs        tombstones.Intervals // deleted ranges
-	mint, maxt int64
+	lset labels.Labels
+	ms   *memSeries
+	ctx  *seriesCtx
+}
+
+// seriesCtx is the set a series comes from and the full chunks it had at
+// Next, when some may be in range: one seriesCtx serves every series
+// without.
+type seriesCtx struct {
+	set  *headSeriesSet
+	full chunkList
 }
 
 func (s *headSeries) Labels() labels.Labels { return s.lset }
@@ -359,23 +443,52 @@ func (s *headSeries) Iterator(it storage.Iterator) storage.Iterator {
 	if !ok {
 		hi = &headIterator{}
 	}
-	hi.reset(s.reader, s.chunks, s.ivs, s.mint, s.maxt)
+	hi.reset(s)
 	return hi
+}
+
+// deletions returns the series' deleted ranges.
+func (s *headSeries) deletions() tombstones.Intervals {
+	if s.ctx.set.stones == nil {
+		return nil
+	}
+	return s.ctx.set.stones.Get(s.ms.ref)
+}
+
+var _ storage.LatestFloatSeries = (*headSeries)(nil)
+
+// LatestFloat implements storage.LatestFloatSeries from the series' last
+// sample, which the head keeps: it is the newest of the open chunk, and
+// so of the head (full chunks end before the open one starts;
+// out-of-order samples are read through another querier).
+func (s *headSeries) LatestFloat(maxt int64) (int64, float64, bool) {
+	ms, set := s.ms, s.ctx.set
+	lock := set.h.series.refLock(ms.ref)
+	lock.RLock()
+	ok := ms.open == openXOR && ms.xor.NumSamples() > 0
+	t, f := ms.lastT, ms.lastV
+	lock.RUnlock()
+	if !ok || t > maxt || t > set.maxt || t < set.mint {
+		return 0, 0, false
+	}
+	if ivs := s.deletions(); len(ivs) > 0 && ivs.Contains(t) {
+		return 0, 0, false
+	}
+	return t, f, true
 }
 
 // headIterator walks a series' chunks, limited to [mint, maxt] and
 // skipping deleted samples. Float chunks are decoded in bulk into run, and
 // Next then only moves an index (as blockIterator does).
 //
-// INVARIANT: cur is the iterator of chunks[i-1] while one is open, and fb
+// INVARIANT: cur is the iterator of snap.chunks[i-1] while one is open, and fb
 // is cur when that is a float chunk being read into run. While rn > 0 the
 // current sample is run.T[ri], run.V[ri] (ri < rn). typ is what the last
 // Next or Seek returned.
 type headIterator struct {
 	reader     *headchunks.Reader
-	chunks     []chunkSnap
-	ivs        tombstones.Intervals
-	deleted    func(int64) bool // ivs.Contains, nil without deletions
+	snap       chunkSnapshot    // the chunks to read
+	deleted    func(int64) bool // snap.ivs.Contains, nil without deletions
 	mint, maxt int64
 	i          int
 	cur        storage.Iterator
@@ -390,11 +503,14 @@ type headIterator struct {
 	reuse [3]storage.Iterator
 }
 
-func (it *headIterator) reset(r *headchunks.Reader, chunks []chunkSnap, ivs tombstones.Intervals, mint, maxt int64) {
-	it.reader, it.chunks, it.ivs, it.mint, it.maxt = r, chunks, ivs, mint, maxt
+// reset starts the iteration of s from a snapshot of its chunks taken now.
+func (it *headIterator) reset(s *headSeries) {
+	set := s.ctx.set
+	it.snap.take(set.h, s.ms, set.mint, set.maxt, s.deletions(), s.ctx.full)
+	it.reader, it.mint, it.maxt = set.chunks, set.mint, set.maxt
 	it.deleted = nil
-	if len(ivs) > 0 {
-		it.deleted = ivs.Contains
+	if len(it.snap.ivs) > 0 {
+		it.deleted = it.snap.ivs.Contains
 	}
 	it.i, it.cur, it.fb, it.ri, it.rn = 0, nil, nil, 0, 0
 	it.typ, it.done, it.err = storage.ValNone, false, nil
@@ -414,8 +530,11 @@ func reuseSlot(e chunkenc.Encoding) int {
 // files if it is a full chunk. It reports false, with it.err set, when
 // the chunk cannot be read.
 func (it *headIterator) open() bool {
-	c := it.chunks[it.i]
-	if c.data != nil {
+	c := it.snap.chunks[it.i]
+	if c.n > 0 {
+		it.cur = chunkenc.OpenXORIterator(c.data, int(c.n), c.last, it.reuse[0])
+		it.reuse[0] = it.cur
+	} else if c.data != nil {
 		slot := reuseSlot(c.enc)
 		cur, err := chunkenc.IteratorFromData(c.enc, c.data, it.reuse[slot])
 		if err != nil {
@@ -425,14 +544,16 @@ func (it *headIterator) open() bool {
 		it.cur = cur
 		it.reuse[slot] = cur
 	} else {
-		chk, err := it.reader.Chunk(c.ref)
+		enc, data, err := it.reader.ChunkData(c.ref)
+		if err == nil {
+			slot := reuseSlot(enc)
+			it.cur, err = chunkenc.IteratorFromData(enc, data, it.reuse[slot])
+			it.reuse[slot] = it.cur
+		}
 		if err != nil {
 			it.err = fmt.Errorf("tsdb: read head chunk %v: %w", c.ref, err)
 			return false
 		}
-		slot := reuseSlot(chk.Encoding())
-		it.cur = chk.Iterator(it.reuse[slot])
-		it.reuse[slot] = it.cur
 	}
 	it.curMaxT = c.maxT
 	it.i++
@@ -503,7 +624,7 @@ func (it *headIterator) settle(typ storage.ValueType) (storage.ValueType, bool) 
 	if t > it.maxt {
 		return it.finish(), true
 	}
-	if t < it.mint || (len(it.ivs) > 0 && it.ivs.Contains(t)) {
+	if t < it.mint || (it.deleted != nil && it.deleted(t)) {
 		return storage.ValNone, false
 	}
 	it.typ = typ
@@ -534,7 +655,7 @@ func (it *headIterator) next() storage.ValueType {
 			continue
 		}
 		if it.cur == nil {
-			if it.i >= len(it.chunks) || !it.open() {
+			if it.i >= len(it.snap.chunks) || !it.open() {
 				return it.finish()
 			}
 			continue
@@ -557,7 +678,7 @@ func (it *headIterator) Seek(t int64) storage.ValueType {
 		it.cur, it.fb, it.ri, it.rn = nil, nil, 0, 0
 	}
 	if it.cur == nil {
-		for it.i < len(it.chunks) && it.chunks[it.i].maxT < t {
+		for it.i < len(it.snap.chunks) && it.snap.chunks[it.i].maxT < t {
 			it.i++
 		}
 	}

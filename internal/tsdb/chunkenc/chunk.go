@@ -6,8 +6,9 @@
 // them. The byte layouts are specified in docs/format/chunks.md.
 //
 // Chunks are not safe for concurrent use: the head appends under its
-// series lock and hands readers a copy of the open chunk's bytes, while
-// full chunks are immutable and may be shared freely.
+// series lock, and readers of an open XOR chunk share its bytes through
+// OpenXORIterator, which never reads the bytes appends still write. Full
+// chunks are immutable and may be shared freely.
 package chunkenc
 
 import (

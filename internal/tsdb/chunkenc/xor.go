@@ -95,10 +95,19 @@ func (c *XORChunk) iterator(it storage.Iterator) *xorIterator {
 //
 // INVARIANT: onSample is true exactly when the last Next, NextFloats or
 // Seek produced a sample, and then t and v hold the last such sample.
-// pos counts the bits of b consumed; after read samples it is at most
-// 8*len(b).
+// pos counts the bits of the stream consumed; after read samples it is
+// at most 8*size.
 type xorIterator struct {
-	b           []byte // the chunk after its 2-byte sample count
+	// The stream is the chunk after its 2-byte sample count, size bytes.
+	// b is all of it but the last 8 bytes, and tail a copy of its last
+	// 16 (fewer when shorter) followed by zeros: stream byte x is
+	// tail[x+8-len(b)] when that is at least 0. The final byte is thus
+	// never read from the chunk, whose appender may still be filling it
+	// in (see OpenXORIterator), and a word read near the end comes from
+	// tail in one load.
+	b           []byte
+	tail        [32]byte
+	size        uint
 	pos         uint
 	total, read int
 	t, dT       int64
@@ -111,38 +120,64 @@ type xorIterator struct {
 }
 
 func (it *xorIterator) reset(b []byte) {
-	*it = xorIterator{b: b[2:], total: numSamples(b), leading: 0xff}
+	it.resetBody(b[2:], b[len(b)-1], numSamples(b))
 }
 
-// peek returns the 64 bits of b from bit pos on; at least the first 57
-// of them are meaningful (the low pos%8 bits are zero). Bits past the
-// end of b read as zero: callers check pos against the length after
-// decoding a sample.
-func peek(b []byte, pos uint) uint64 {
+// resetBody starts the iterator on the n samples of body (a chunk
+// without its header) whose final byte is last; body's own final byte is
+// not read.
+func (it *xorIterator) resetBody(body []byte, last byte, n int) {
+	size := len(body)
+	blen := max(size-8, 0)
+	*it = xorIterator{b: body[:blen], size: uint(size), total: n, leading: 0xff}
+	if size > 0 {
+		from := max(size-16, 0)
+		off := 8 - blen
+		copy(it.tail[from+off:], body[from:size-1])
+		it.tail[size-1+off] = last
+	}
+}
+
+// end returns the length of the stream in bits.
+func (it *xorIterator) end() uint { return it.size * 8 }
+
+// OpenXORIterator returns an iterator over the first n samples of an XOR
+// chunk that an appender may still be extending, without copying it. b is
+// the chunk's bytes, and n and last (b's final byte) were read with b
+// under the lock that orders the appends. The iterator never reads the
+// header or b's final byte from b: those are the only bytes of b that
+// later appends write (they rewrite the count and fill the final byte's
+// free bits; everything else goes past b's length, or to a new array when
+// the chunk grows).
+func OpenXORIterator(b []byte, n int, last byte, reuse storage.Iterator) storage.Iterator {
+	xi, ok := reuse.(*xorIterator)
+	if !ok {
+		xi = &xorIterator{}
+	}
+	xi.resetBody(b[2:], last, n)
+	return xi
+}
+
+// peek returns the 64 bits of the stream (see xorIterator) from bit pos
+// on; at least the first 57 of them are meaningful (the low pos%8 bits
+// are zero). Bits past the end read as zero: callers check pos against
+// the length after decoding a sample.
+func peek(b []byte, tail *[32]byte, pos uint) uint64 {
 	i := pos >> 3
 	if i+8 <= uint(len(b)) {
 		return binary.BigEndian.Uint64(b[i:]) << (pos & 7)
 	}
-	return peekTail(b, pos)
+	// i+8-len(b) >= 1; past the end, tail[24:] reads the zeros.
+	return binary.BigEndian.Uint64(tail[min(i+8-uint(len(b)), 24):]) << (pos & 7)
 }
 
-func peekTail(b []byte, pos uint) uint64 {
-	i := pos >> 3
-	if i >= uint(len(b)) {
-		return 0
-	}
-	var buf [8]byte
-	copy(buf[:], b[i:])
-	return binary.BigEndian.Uint64(buf[:]) << (pos & 7)
-}
-
-// bitsAt returns the k bits (1 <= k <= 64) of b from bit pos on.
-func bitsAt(b []byte, pos, k uint) uint64 {
+// bitsAt returns the k bits (1 <= k <= 64) of the stream from bit pos on.
+func bitsAt(b []byte, tail *[32]byte, pos, k uint) uint64 {
 	if k <= 57 {
-		return peek(b, pos) >> (64 - k)
+		return peek(b, tail, pos) >> (64 - k)
 	}
-	hi := peek(b, pos) >> 32
-	return hi<<(k-32) | peek(b, pos+32)>>(96-k)
+	hi := peek(b, tail, pos) >> 32
+	return hi<<(k-32) | peek(b, tail, pos+32)>>(96-k)
 }
 
 // errXORNoWindow is the corruption of a value that reuses the XOR window
@@ -163,10 +198,11 @@ func signExtendFast(b uint64, k uint) int64 {
 // first decodes one of the first two samples, whose timestamps are
 // byte-aligned varints, and reports whether it did.
 func (it *xorIterator) first() bool {
-	i := it.pos >> 3 // both samples start on a byte boundary
-	end := uint(len(it.b)) * 8
+	var buf [binary.MaxVarintLen64]byte
+	vb := it.bytesAt(it.pos>>3, buf[:]) // both samples start on a byte boundary
+	end := it.end()
 	if it.read == 0 {
-		t, k := binary.Varint(it.b[i:])
+		t, k := binary.Varint(vb)
 		if k <= 0 {
 			return it.fail(fmt.Errorf("chunkenc: first timestamp: %w", errBadVarint(k)))
 		}
@@ -174,13 +210,13 @@ func (it *xorIterator) first() bool {
 		if pos+64 > end {
 			return it.fail(errShort)
 		}
-		it.t, it.v, it.pos = t, bitsAt(it.b, pos, 64), pos+64
+		it.t, it.v, it.pos = t, bitsAt(it.b, &it.tail, pos, 64), pos+64
 	} else {
-		d, k := binary.Uvarint(it.b[i:])
+		d, k := binary.Uvarint(vb)
 		if k <= 0 {
 			return it.fail(fmt.Errorf("chunkenc: second timestamp: %w", errBadVarint(k)))
 		}
-		pos, v, leading, trailing, err := readXORValue(it.b, it.pos+uint(k)*8, it.v, it.leading, it.trailing)
+		pos, v, leading, trailing, err := readXORValue(it.b, &it.tail, it.pos+uint(k)*8, it.v, it.leading, it.trailing)
 		if err != nil {
 			return it.fail(err)
 		}
@@ -193,6 +229,24 @@ func (it *xorIterator) first() bool {
 	}
 	it.read++
 	return true
+}
+
+// bytesAt returns the stream from byte i on, for a varint: a view of b
+// when a varint cannot run past it, else a copy into buf.
+func (it *xorIterator) bytesAt(i uint, buf []byte) []byte {
+	if i+uint(len(buf)) <= uint(len(it.b)) {
+		return it.b[i:]
+	}
+	n := 0
+	for x := i; x < it.size && n < len(buf); x++ {
+		if x < uint(len(it.b)) {
+			buf[n] = it.b[x]
+		} else {
+			buf[n] = it.tail[x+8-uint(len(it.b))]
+		}
+		n++
+	}
+	return buf[:n]
 }
 
 // errBadVarint is what binary.Varint's k <= 0 means, in the words of
@@ -211,8 +265,8 @@ func (it *xorIterator) fail(err error) bool {
 
 // readXORValue decodes one XOR-coded value at bit pos against prev and
 // returns the new position, value and window.
-func readXORValue(b []byte, pos uint, prev uint64, leading, trailing uint8) (uint, uint64, uint8, uint8, error) {
-	w := peek(b, pos)
+func readXORValue(b []byte, tail *[32]byte, pos uint, prev uint64, leading, trailing uint8) (uint, uint64, uint8, uint8, error) {
+	w := peek(b, tail, pos)
 	switch {
 	case w>>63 == 0: // unchanged
 		return pos + 1, prev, leading, trailing, nil
@@ -225,7 +279,7 @@ func readXORValue(b []byte, pos uint, prev uint64, leading, trailing uint8) (uin
 		if sig <= 55 {
 			x = w << 2 >> (64 - sig)
 		} else {
-			x = bitsAt(b, pos+2, sig)
+			x = bitsAt(b, tail, pos+2, sig)
 		}
 		return pos + 2 + sig, prev ^ x<<trailing, leading, trailing, nil
 	}
@@ -242,7 +296,7 @@ func readXORValue(b []byte, pos uint, prev uint64, leading, trailing uint8) (uin
 	if m <= 44 {
 		x = w << 13 >> (64 - m)
 	} else {
-		x = bitsAt(b, pos+13, m)
+		x = bitsAt(b, tail, pos+13, m)
 	}
 	return pos + 13 + m, prev ^ x<<trail, uint8(l), uint8(trail), nil
 }
@@ -269,7 +323,7 @@ func (it *xorIterator) NextFloats(ts []int64, vs []float64) int {
 	}
 	// The state lives in locals for the loop and is stored back once.
 	start := n
-	b, pos, end := it.b, it.pos, uint(len(it.b))*8
+	b, tail, pos, end := it.b, &it.tail, it.pos, it.end()
 	t, dT, v := it.t, it.dT, it.v
 	trailing := uint(it.trailing)
 	sig := uint(0) // significant bits of the window; 0: none yet
@@ -285,7 +339,7 @@ func (it *xorIterator) NextFloats(ts []int64, vs []float64) int {
 	for ; k < len(ts); k++ {
 		// One load serves the timestamp and, when it fits in the rest of
 		// the word, the value: the next load would wait on pos.
-		w := peek(b, pos)
+		w := peek(b, tail, pos)
 		c := uint(1) // bits of w used
 		if w>>63 != 0 {
 			// A unary prefix of up to four ones selects the
@@ -295,9 +349,9 @@ func (it *xorIterator) NextFloats(ts []int64, vs []float64) int {
 				dT += signExtendFast(w<<(p+1)>>(64-kb), kb)
 				c = p + 1 + kb
 			} else {
-				dT += int64(bitsAt(b, pos+4, 64))
+				dT += int64(bitsAt(b, tail, pos+4, 64))
 				pos += 4 + 64
-				w, c = peek(b, pos), 0
+				w, c = peek(b, tail, pos), 0
 			}
 		}
 		t += dT
@@ -317,7 +371,7 @@ func (it *xorIterator) NextFloats(ts []int64, vs []float64) int {
 			if 2+sig <= avail {
 				x = w << 2 >> (64 - sig)
 			} else {
-				x = bitsAt(b, pos+2, sig)
+				x = bitsAt(b, tail, pos+2, sig)
 			}
 			v ^= x << trailing
 			pos += 2 + sig
@@ -336,7 +390,7 @@ func (it *xorIterator) NextFloats(ts []int64, vs []float64) int {
 			if 13+m <= avail {
 				x = w << 13 >> (64 - m)
 			} else {
-				x = bitsAt(b, pos+13, m)
+				x = bitsAt(b, tail, pos+13, m)
 			}
 			v ^= x << trailing
 			pos += 13 + m

@@ -116,6 +116,14 @@ func (r *Reader) Chunk(ref Ref) (chunkenc.Chunk, error) {
 	return chunkenc.FromData(enc, data)
 }
 
+// ChunkData returns the encoding and bytes of the chunk ref points to, as
+// Chunk would but without wrapping them in a chunk: readers that only
+// iterate pass them to chunkenc.IteratorFromData, which reuses an
+// iterator without allocating.
+func (r *Reader) ChunkData(ref Ref) (chunkenc.Encoding, []byte, error) {
+	return r.read(ref)
+}
+
 func (r *Reader) read(ref Ref) (chunkenc.Encoding, []byte, error) {
 	if r.closed {
 		return 0, nil, errors.New("headchunks: read through a closed reader")
