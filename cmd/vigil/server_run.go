@@ -206,7 +206,7 @@ func newServer(f *serverFlags, logger *slog.Logger) (_ *server, err error) {
 // registerMetrics creates the server's own metrics: build information,
 // reload outcome, readiness, and the Go runtime and process collectors.
 func (s *server) registerMetrics(info version.Info) {
-	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(collectors.NewGoCollector(), newProcessCollector())
 	buildLabels := prometheus.Labels{
 		"version": info.Version, "revision": info.Revision, "branch": info.Branch,
 		"goversion": info.GoVersion, "goos": runtime.GOOS, "goarch": runtime.GOARCH,

@@ -149,3 +149,19 @@ func NewWithFallback(body []byte, contentType, fallback string, opts Options) (p
 	}
 	return p, fmt.Errorf("%w; using fallback_scrape_protocol %q", err, fallback), nil
 }
+
+// FormatOf names the format p parses: "text", "openmetrics" or
+// "protobuf". Series bytes that one format accepted may not parse, or
+// may parse differently, in another; a caller that feeds Expect hints
+// across bodies uses this to keep to one format.
+func FormatOf(p Parser) string {
+	switch p.(type) {
+	case *textParser:
+		return "text"
+	case *omParser:
+		return "openmetrics"
+	case *protobufParser:
+		return "protobuf"
+	}
+	return ""
+}

@@ -84,6 +84,7 @@ func FuzzTextParser(f *testing.F) {
 		for _, strict := range []bool{false, true} {
 			fuzzWalk(t, data, NewTextParser(data, Options{Strict: strict}), false)
 		}
+		checkHints(t, "fuzz", data, func(b []byte) Parser { return NewTextParser(b, Options{}) })
 	})
 }
 
@@ -101,6 +102,9 @@ func FuzzOpenMetricsParser(f *testing.F) {
 		}
 		if (skip == nil) != (lenient == nil) {
 			t.Fatalf("SkipCreatedSeries changes acceptance: %v vs %v", skip, lenient)
+		}
+		for _, opts := range []Options{{}, {SkipCreatedSeries: true}} {
+			checkHints(t, "fuzz", data, func(b []byte) Parser { return NewOpenMetricsParser(b, opts) })
 		}
 	})
 }

@@ -56,6 +56,13 @@ type omParser struct {
 
 	ct omCreatedCache
 
+	// expect is the Expect hint and matched the hint the current sample's
+	// series matched, which Series returns (see textParser).
+	// labelsPending says the label set of a matched series has not been
+	// parsed yet.
+	expect, matched []byte
+	labelsPending   bool
+
 	v *omValidator // non-nil in strict mode
 
 	// labelsArr and exLabelsArr back the current sample's label slices
@@ -129,8 +136,9 @@ func (p *omParser) Next() (Entry, error) {
 		if e == EntrySeries {
 			p.exDone = false
 			if p.opts.SkipCreatedSeries && p.isCreatedSample(&p.cur.series) {
-				continue
+				continue // the hint is for the next sample returned
 			}
+			p.expect = nil
 		}
 		return e, nil
 	}
@@ -150,7 +158,15 @@ func (p *omParser) next() (Entry, error) {
 	case c == '#':
 		return p.parseMeta(i)
 	case isMetricNameStart[c] || c == '{':
-		next, nl, err := p.scanSample(i, p.line, &p.cur)
+		p.labelsPending, p.matched = false, nil
+		k := p.expect
+		var next, nl int
+		var err error
+		if k != nil && p.matchesExpected(i, k) {
+			next, nl, err = p.scanExpected(i, k)
+		} else {
+			next, nl, err = p.scanSample(i, p.line, &p.cur)
+		}
 		if err != nil {
 			p.err = err
 			return EntryInvalid, err
@@ -313,6 +329,56 @@ func omErr(line int, format string, args ...any) error {
 	return &ParseError{Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
+// matchesExpected reports whether the series at b[i] is exactly k, the
+// Expect hint. Only a k of a metric name and a label set is taken: parsing
+// closes a label set at its last brace whatever follows, so b continuing
+// with k is enough. A bare name costs little to parse, and the quoted name
+// inside the braces is left to scanSample.
+func (p *omParser) matchesExpected(i int, k []byte) bool {
+	b := p.b
+	return p.v == nil && len(k) > 0 && k[0] != '{' && k[len(k)-1] == '}' &&
+		len(b)-i >= len(k) && bytes.Equal(b[i:i+len(k)], k)
+}
+
+// scanExpected is scanSample for the current sample when its series is
+// k, the Expect hint: it records the metric name, leaves the label set
+// for parsePendingLabels, and parses the rest of the line.
+func (p *omParser) scanExpected(i int, k []byte) (int, int, error) {
+	s := &p.cur
+	sr := &s.series
+	sr.reset()
+	s.lineStart = i
+	sr.raw = mkSpan(i, i+len(k))
+	sr.name, sr.nameSet = mkSpan(i, i+bytes.IndexByte(k, '{')), true
+	p.labelsPending, p.matched = true, k
+	nl := 0
+	if bytes.IndexByte(k, '\n') >= 0 { // a quoted label name may hold one
+		nl = bytes.Count(k, []byte{'\n'})
+	}
+	next, n, err := p.scanValue(i+len(k), p.line+nl, s)
+	return next, nl + n, err
+}
+
+// parsePendingLabels parses the label set of a series that matched the
+// Expect hint, for the accessors that need it. The bytes parsed cleanly
+// before, so this cannot fail unless the caller broke Expect's contract;
+// then the error is kept for the next call to Next.
+func (p *omParser) parsePendingLabels() {
+	if !p.labelsPending {
+		return
+	}
+	p.labelsPending = false
+	sr := &p.cur.series
+	raw := sr.raw
+	i, _, err := p.scanLabels(int(sr.name.end)+1, p.entryLine, sr, false)
+	if err == nil && i != int(raw.end) {
+		err = omErr(p.entryLine, "series %q was expected but parses differently", raw.of(p.b))
+	}
+	if err != nil && p.err == nil {
+		p.err = err
+	}
+}
+
 // scanSample parses the sample line starting at b[i] (on line `line`) into
 // s. It returns the start of the next line and the number of lines it
 // consumed. It changes nothing but s, so CreatedTimestamp can use it to
@@ -350,7 +416,19 @@ func (p *omParser) scanSample(i, line int, s *omSample) (int, int, error) {
 			return 0, 0, omErr(line+nl, "no metric name in series %q", sr.raw.of(b))
 		}
 	}
+	next, n, err := p.scanValue(i, line+nl, s)
+	return next, nl + n, err
+}
 
+// scanValue parses the rest of a sample line into s from b[i], just after
+// the series: the value, an optional timestamp and exemplar, and the end
+// of the line. It returns the start of the next line and the number of
+// lines it consumed, counted from `line`, the line b[i] is on.
+func (p *omParser) scanValue(i, line int, s *omSample) (int, int, error) {
+	b := p.b
+	nl := 0
+	var err error
+	var n int
 	if i >= len(b) || b[i] != ' ' {
 		return 0, 0, omErr(line+nl, "expected a space and a value after the series, got %s", describe(b, i))
 	}
@@ -552,10 +630,14 @@ func (p *omParser) isCreatedSample(s *seriesRef) bool {
 }
 
 func (p *omParser) Series() ([]byte, *int64, float64) {
-	if p.cur.hasTS {
-		return p.cur.series.raw.of(p.b), &p.cur.ts, p.cur.val
+	raw := p.matched
+	if raw == nil {
+		raw = p.cur.series.raw.of(p.b)
 	}
-	return p.cur.series.raw.of(p.b), nil, p.cur.val
+	if p.cur.hasTS {
+		return raw, &p.cur.ts, p.cur.val
+	}
+	return raw, nil, p.cur.val
 }
 
 func (p *omParser) Histogram() ([]byte, *int64, *histogram.Histogram, *histogram.FloatHistogram) {
@@ -590,8 +672,12 @@ func (p *omParser) Comment() []byte { return nil }
 // buffer (for unescaped or normalised values); call sb.Labels before the
 // next call to Labels or Next.
 func (p *omParser) Labels(sb *labels.ScratchBuilder) {
+	p.parsePendingLabels()
 	p.fill.fill(sb, p.b, &p.cur.series, p.famType, true, true)
 }
+
+// Expect implements Parser.
+func (p *omParser) Expect(series []byte) { p.expect = series }
 
 // Exemplar returns the sample's exemplar once; OpenMetrics allows at most
 // one per sample.
@@ -618,6 +704,7 @@ func (p *omParser) CreatedTimestamp() int64 {
 	if p.entry != EntrySeries || !typeHasCreated(p.famType) {
 		return 0
 	}
+	p.parsePendingLabels() // the lookahead compares label sets
 	b := p.b
 	cur := &p.cur
 	name, fam := cur.series.name.of(b), p.famName.of(b)

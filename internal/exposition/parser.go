@@ -42,8 +42,9 @@ const (
 // Parser walks one exposition body entry by entry.
 //
 // Byte slices returned by any method point into the body or into the
-// parser's own buffers and stay valid only until the next call to Next.
-// Callers that keep them must copy.
+// parser's own buffers (or, from Series, may be the caller's Expect hint)
+// and stay valid only until the next call to Next. Callers that keep them
+// must copy.
 type Parser interface {
 	// Next advances to the next entry. It returns io.EOF at the end of the
 	// body. Any other error names the line (text formats) or the message
@@ -84,6 +85,23 @@ type Parser interface {
 	// CreatedTimestamp returns the current sample's created (start)
 	// timestamp in milliseconds, or 0 when the input gave none.
 	CreatedTimestamp() int64
+
+	// Expect tells the parser the raw series bytes the caller expects the
+	// next sample to have. They must be bytes that Series returned for a
+	// sample a parser of the same format (see FormatOf) accepted, in a
+	// body parsed without Options.Strict. When the next sample's series
+	// bytes are exactly these, Next may skip parsing and checking its
+	// label set: the checks passed when those bytes were first parsed,
+	// and they depend on nothing but the bytes. Every method still
+	// answers as without the hint (labels are parsed when asked for),
+	// except that Series may return the hint slice itself rather than
+	// the same bytes in the body. The hint lasts until Next returns the
+	// next sample; nil withdraws it. Parsers that gain nothing from it
+	// ignore it.
+	//
+	// A scrape cache keyed by the raw series bytes knows what to expect:
+	// targets expose their series in the same order every scrape.
+	Expect(series []byte)
 }
 
 // Options tunes a parser. The zero value is what scraping wants.

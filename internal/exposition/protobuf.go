@@ -713,3 +713,8 @@ func (p *protobufParser) CreatedTimestamp() int64 {
 	}
 	return 0
 }
+
+// Expect implements Parser. The hint is ignored: the series bytes of a
+// protobuf sample are built from its decoded labels, so there is no label
+// parsing left to skip once they are known.
+func (p *protobufParser) Expect([]byte) {}

@@ -41,6 +41,14 @@ type textParser struct {
 	ts     int64
 	hasTS  bool
 
+	// expect is the Expect hint, and matched the hint the current series
+	// matched, which Series returns: equal bytes at the caller's own
+	// address compare equal at once when the caller looks them up.
+	// labelsPending says the label set of a matched series has not been
+	// parsed yet.
+	expect, matched []byte
+	labelsPending   bool
+
 	// labelsArr backs series.labels for typical label sets, so a parse
 	// allocates nothing but the parser until a line has more labels.
 	labelsArr [16]labelRef
@@ -155,10 +163,7 @@ func (p *textParser) parseComment(i int) (Entry, error) {
 			return p.parseMeta(k+5, EntryType)
 		}
 	}
-	end := lineStart
-	for end < len(b) && b[end] != '\n' {
-		end++
-	}
+	end := lineEnd(b, lineStart)
 	p.text = trimCR(b[lineStart:end])
 	p.textEsc = false
 	p.pos = end
@@ -167,6 +172,15 @@ func (p *textParser) parseComment(i int) (Entry, error) {
 		p.line++
 	}
 	return EntryComment, nil
+}
+
+// lineEnd returns the index of the first newline in b from i on, or
+// len(b). Help texts are the longest lines a scrape skims.
+func lineEnd(b []byte, i int) int {
+	if j := bytes.IndexByte(b[i:], '\n'); j >= 0 {
+		return i + j
+	}
+	return len(b)
 }
 
 func trimCR(b []byte) []byte {
@@ -214,9 +228,7 @@ func (p *textParser) parseMeta(i int, e Entry) (Entry, error) {
 		i++
 	}
 	s := i
-	for i < len(b) && b[i] != '\n' {
-		i++
-	}
+	i = lineEnd(b, i)
 	text := trimCR(b[s:i])
 	next := i
 	if i < len(b) {
@@ -273,6 +285,45 @@ func parseTextType(t []byte) (MetricType, bool) {
 // parseSample parses a sample line whose first byte (a metric name or '{')
 // is at b[i].
 func (p *textParser) parseSample(i int) (Entry, error) {
+	s := &p.series
+	p.labelsPending, p.matched = false, nil
+	if k := p.expect; k != nil {
+		p.expect = nil
+		if p.matchesExpected(i, k) {
+			// The same bytes parsed cleanly before: only the line count
+			// needs what parsing them would have done.
+			s.reset()
+			s.raw = mkSpan(i, i+len(k))
+			p.labelsPending, p.matched = true, k
+			if bytes.IndexByte(k, '\n') >= 0 {
+				p.line += bytes.Count(k, []byte{'\n'})
+			}
+			i = p.skipBlanks(i + len(k))
+			return p.parseValue(i)
+		}
+	}
+	var err error
+	if i, err = p.parseSeries(i); err != nil {
+		return EntryInvalid, err
+	}
+	return p.parseValue(p.skipBlanks(i))
+}
+
+// matchesExpected reports whether the series at b[i] is exactly k, the
+// Expect hint. Only a k with a label set is taken: parsing closes a label
+// set at its last brace whatever follows, so b continuing with k is
+// enough. A bare name costs little to parse, and whether parsing would end
+// it where k ends depends on the bytes after it.
+func (p *textParser) matchesExpected(i int, k []byte) bool {
+	b := p.b
+	return !p.opts.Strict && len(k) > 0 && k[len(k)-1] == '}' &&
+		len(b)-i >= len(k) && bytes.Equal(b[i:i+len(k)], k)
+}
+
+// parseSeries parses the series part of a sample line (the metric name,
+// the label set or both) from b[i] into p.series and returns the index
+// after it.
+func (p *textParser) parseSeries(i int) (int, error) {
 	b := p.b
 	s := &p.series
 	s.reset()
@@ -284,25 +335,51 @@ func (p *textParser) parseSample(i int) (Entry, error) {
 		}
 		s.name, s.nameSet = mkSpan(start, i), true
 		s.raw.end = int32(i)
-		i = p.skipBlanks(i)
+		if j := p.skipBlanks(i); j < len(b) && b[j] == '{' {
+			i = j
+		}
 	}
 	if i < len(b) && b[i] == '{' {
 		var err error
 		if i, err = p.parseLabels(i + 1); err != nil {
-			return EntryInvalid, err
+			return i, err
 		}
 		if p.opts.Strict {
 			if err := p.checkDuplicates(); err != nil {
-				return EntryInvalid, err
+				return i, err
 			}
 		}
 		s.raw.end = int32(i)
-		i = p.skipBlanks(i)
 	}
 	if !s.nameSet {
-		return EntryInvalid, p.errorf("no metric name in series %q", s.raw.of(b))
+		return i, p.errorf("no metric name in series %q", s.raw.of(b))
 	}
+	return i, nil
+}
 
+// parsePendingLabels parses the label set of a series that matched the
+// Expect hint, for the accessors that need it. The bytes parsed cleanly
+// before, so this cannot fail unless the caller broke Expect's contract;
+// then the error is kept for the next call to Next.
+func (p *textParser) parsePendingLabels() {
+	if !p.labelsPending {
+		return
+	}
+	p.labelsPending = false
+	raw, line, err := p.series.raw, p.line, p.err
+	if _, perr := p.parseSeries(int(raw.start)); perr != nil && err == nil {
+		err = perr
+	}
+	if p.series.raw != raw && err == nil {
+		err = &ParseError{Line: line, Msg: fmt.Sprintf("series %q was expected but parses differently", raw.of(p.b))}
+	}
+	p.series.raw, p.line, p.err = raw, line, err
+}
+
+// parseValue parses the rest of a sample line from b[i], the value and an
+// optional timestamp, through the end of the line.
+func (p *textParser) parseValue(i int) (Entry, error) {
+	b := p.b
 	// The value runs to the next blank, newline or '{' (as in Prometheus).
 	v := i
 	val, end, ok := parseFloatPrefix(b, i)
@@ -448,10 +525,14 @@ func (p *textParser) checkDuplicates() error {
 }
 
 func (p *textParser) Series() ([]byte, *int64, float64) {
-	if p.hasTS {
-		return p.series.raw.of(p.b), &p.ts, p.val
+	raw := p.matched
+	if raw == nil {
+		raw = p.series.raw.of(p.b)
 	}
-	return p.series.raw.of(p.b), nil, p.val
+	if p.hasTS {
+		return raw, &p.ts, p.val
+	}
+	return raw, nil, p.val
 }
 
 func (p *textParser) Histogram() ([]byte, *int64, *histogram.Histogram, *histogram.FloatHistogram) {
@@ -487,8 +568,12 @@ func (p *textParser) Comment() []byte { return p.text }
 // buffer (for unescaped or normalised values); call sb.Labels before the
 // next call to Labels or Next.
 func (p *textParser) Labels(sb *labels.ScratchBuilder) {
+	p.parsePendingLabels()
 	p.fill.fill(sb, p.b, &p.series, p.mtype, true, true)
 }
+
+// Expect implements Parser.
+func (p *textParser) Expect(series []byte) { p.expect = series }
 
 // Exemplar reports false: the text format has no exemplars.
 func (p *textParser) Exemplar(*exemplar.Exemplar) bool { return false }

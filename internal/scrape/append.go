@@ -78,6 +78,7 @@ func (sl *scrapeLoop) append(app storage.Appender, body []byte, contentType stri
 	if fellBack != nil {
 		sl.logger.Debug("Unusable Content-Type, parsing with the fallback protocol", "err", fellBack)
 	}
+	c.parsing(exposition.FormatOf(p))
 
 	var (
 		sampleLimitErr, bucketLimitErr error
@@ -87,6 +88,7 @@ func (sl *scrapeLoop) append(app storage.Appender, body []byte, contentType stri
 	)
 loop:
 	for {
+		p.Expect(c.expected())
 		et, perr := p.Next()
 		if perr != nil {
 			if perr != io.EOF {

@@ -95,6 +95,14 @@ type scrapeCache struct {
 	// usually finds the series without hashing it. The index is the
 	// fallback when the order changed.
 	cursor int
+	// format is the exposition format (exposition.FormatOf) that accepted
+	// the key of every entry, "" when unknown. Only a parser of that
+	// format may be offered the next entry's key as an Expect hint, which
+	// lets it skip parsing the labels of a series seen before.
+	// attemptFormat is the current attempt's format, and hints says it is
+	// format.
+	format, attemptFormat string
+	hints                 bool
 
 	attempt  uint32 // number of the current (or last) attempt; 0 = none yet
 	lastDone uint32 // last attempt that completed
@@ -168,10 +176,26 @@ func newScrapeCacheReplacing(old *scrapeCache, m *scrapeMetrics) *scrapeCache {
 func (c *scrapeCache) begin() uint32 {
 	c.attempt++
 	c.cursor = 0
+	c.attemptFormat, c.hints = "", false
 	clear(c.metaOrder) // drop entries the map may have expired
 	c.metaOrder, c.metaNext = c.metaNext, c.metaOrder[:0]
 	c.metaCursor = 0
 	return c.attempt
+}
+
+// parsing records the format of the current attempt's parser.
+func (c *scrapeCache) parsing(format string) {
+	c.attemptFormat = format
+	c.hints = format != "" && format == c.format
+}
+
+// expected returns the key of the series the current attempt should meet
+// next, for Parser.Expect, or nil when there is no hint to give.
+func (c *scrapeCache) expected() []byte {
+	if !c.hints || c.cursor >= len(c.entries) {
+		return nil
+	}
+	return c.keyOf(&c.entries[c.cursor])
 }
 
 // keyOf returns the raw series bytes of entry e.
@@ -330,6 +354,9 @@ func (c *scrapeCache) complete(cur uint32, good bool, stale func(ref storage.Ser
 
 	c.lastDone = cur
 	if good {
+		// Every entry left was met in this attempt, so its parser's
+		// format accepted every key.
+		c.format = c.attemptFormat
 		c.lastGood = cur
 		c.goodSize = len(c.entries)
 		c.expireMetadata(cur)
@@ -355,6 +382,9 @@ func (c *scrapeCache) trim() {
 // while scrapes fail (a target exposing ever new series and failing on a
 // limit, say) is flushed down to what the last good scrape saw.
 func (c *scrapeCache) abort(cur uint32) {
+	if c.attemptFormat != "" && c.attemptFormat != c.format {
+		c.format = "" // maybe entries of two formats now
+	}
 	if len(c.entries) <= 2*c.goodSize+1000 {
 		return
 	}

@@ -173,3 +173,81 @@ func TestCacheHashCollisions(t *testing.T) {
 		t.Errorf("m{i=450} = %v", s)
 	}
 }
+
+// TestExpectHintsKeepToOneFormat checks that the cache offers its keys as
+// parser hints only to a parser of the format that accepted them: the
+// text format takes `a {x="1"}`, OpenMetrics does not, and a hint must
+// not let it through.
+func TestExpectHintsKeepToOneFormat(t *testing.T) {
+	const om = "application/openmetrics-text; version=1.0.0"
+	st := newTestStorage()
+	sl := testLoop(t, st, simpleJob)
+	if _, err := appendBody(t, sl, "a {x=\"1\"} 1\nb{y=\"2\"} 2\n", 1000); err != nil {
+		t.Fatal(err)
+	}
+	if sl.cache.format != "text" {
+		t.Fatalf("cache format after a text scrape = %q", sl.cache.format)
+	}
+	omBody := "a {x=\"1\"} 1\nb{y=\"2\"} 2\n# EOF\n"
+	if _, err := appendBodyType(t, testLoop(t, newTestStorage(), simpleJob), omBody, om, 2000); err == nil {
+		t.Fatal("a fresh loop accepts the OpenMetrics body; the test needs one it refuses")
+	}
+	if _, err := appendBodyType(t, sl, omBody, om, 2000); err == nil {
+		t.Fatal("OpenMetrics body accepted through hints from text-format keys")
+	}
+	// A failed attempt of another format may have added keys of its own:
+	// no hints until a good scrape.
+	if sl.cache.format != "" {
+		t.Errorf("cache format after a failed OpenMetrics scrape = %q, want none", sl.cache.format)
+	}
+
+	// A good OpenMetrics scrape makes its keys the hints from then on.
+	good := "b{y=\"2\"} 2\na{x=\"1\"} 1\n# EOF\n"
+	for ts := int64(3000); ts <= 4000; ts += 1000 {
+		if _, err := appendBodyType(t, sl, good, om, ts); err != nil {
+			t.Fatal(err)
+		}
+		if sl.cache.format != "openmetrics" {
+			t.Errorf("cache format after a good OpenMetrics scrape = %q", sl.cache.format)
+		}
+	}
+	// An attempt of another format that fails after adding entries
+	// leaves keys of two formats: no hints until a good scrape.
+	if _, err := appendBody(t, sl, "c{z=\"3\"} 3\n!\n", 5000); err == nil {
+		t.Fatal("bad text body accepted")
+	}
+	if sl.cache.format != "" {
+		t.Errorf("cache format after a failed text scrape that added a key = %q, want none", sl.cache.format)
+	}
+}
+
+// TestExpectHintsFollowChanges checks scrapes through the hinted path:
+// a changed label value, a new series and a reordering all end up as the
+// right series.
+func TestExpectHintsFollowChanges(t *testing.T) {
+	st := newTestStorage()
+	sl := testLoop(t, st, simpleJob)
+	bodies := []string{
+		"a{x=\"1\"} 1\na{x=\"2\"} 2\nb 3\n",
+		"a{x=\"1\"} 1\na{x=\"2\"} 2\nb 3\n", // all hinted
+		"a{x=\"1\"} 1\na{x=\"3\"} 2\nb 3\n", // the second hint misses
+		"b 3\na{x=\"3\"} 2\na{x=\"1\"} 1\na{x=\"4\"} 4\n",
+	}
+	for i, body := range bodies {
+		if _, err := appendBody(t, sl, body, int64(i+1)*1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := st.series(t)
+	for want, n := range map[string]int{
+		`{__name__="a", instance="127.0.0.1:9", job="j", x="1"}`: 4,
+		`{__name__="a", instance="127.0.0.1:9", job="j", x="2"}`: 3, // two samples and a stale marker
+		`{__name__="a", instance="127.0.0.1:9", job="j", x="3"}`: 2,
+		`{__name__="a", instance="127.0.0.1:9", job="j", x="4"}`: 1,
+		`{__name__="b", instance="127.0.0.1:9", job="j"}`:        4,
+	} {
+		if len(got[want]) != n {
+			t.Errorf("%s: %d samples, want %d; have %v", want, len(got[want]), n, seriesNames(got))
+		}
+	}
+}
