@@ -49,7 +49,7 @@ func (ev *evaluator) aggParams(ctx context.Context, e parser.Expr) *aggParams {
 		for _, pt := range mat[0].Floats {
 			p.values[(pt.T-ev.startTimestamp)/ev.interval] = pt.F
 		}
-		recycleFloats(floatSlices(mat, nil))
+		recycleMatrix(mat)
 	}
 	for _, v := range p.values {
 		if math.IsNaN(v) {
@@ -130,14 +130,25 @@ func (ev *evaluator) evalAggregation(ctx context.Context, e *parser.AggregateExp
 			grouping = append(grouping, lit.Val)
 			slices.Sort(grouping)
 		}
+		original := ev.st.currentSamples
+		input := ev.eval(ctx, e.Expr).(Matrix)
+		if res, ok := ev.countValuesOverSteps(ctx, newCountValues(e, grouping, lit.Val, false), input, original); ok {
+			return res
+		}
 		cv := newCountValues(e, grouping, lit.Val, ev.startTimestamp != ev.endTimestamp)
-		return ev.rangeEval(ctx, nil, func(v []Vector, _ [][]int, enh *evalNodeHelper) Vector {
+		return ev.rangeEvalMatrices(ctx, original, nil, func(v []Vector, _ [][]int, enh *evalNodeHelper) Vector {
 			return cv.step(v[0], enh)
-		}, e.Expr)
+		}, []Matrix{input})
 	}
 	original := ev.st.currentSamples
 	params := ev.aggParams(ctx, e.Param)
 	input := ev.eval(ctx, e.Expr).(Matrix)
+	if res, ok := ev.seriesAggregation(ctx, e, grouping, input); ok {
+		recycleMatrix(input)
+		ev.st.currentSamples = original + res.TotalSamples()
+		ev.updatePeak()
+		return res
+	}
 	var consumed [][]FPoint
 	if ev.startTimestamp != ev.endTimestamp {
 		consumed = floatSlices(input, nil)
@@ -527,18 +538,25 @@ func (g *group) trackResetHint(h *histogram.FloatHistogram) {
 // addToMean adds a float to an average: a compensated sum while it stays
 // finite (the more accurate way), an incremental mean after that.
 func (g *group) addToMean(f float64) {
-	if !g.incremental {
-		sum, c := kahanAdd(f, g.floatValue, g.kahanC)
-		if !math.IsInf(sum, 0) {
-			g.floatValue, g.kahanC = sum, c
-			return
+	g.floatValue, g.floatMean, g.kahanC, g.incremental = addToMean(f, g.floatValue, g.floatMean, g.kahanC, g.count, g.incremental)
+}
+
+// addToMean is group.addToMean on the fields it uses: the sum, the mean,
+// their compensation, the count with f included, and whether the mean is
+// incremental.
+func addToMean(f, sum, mean, c, count float64, incremental bool) (float64, float64, float64, bool) {
+	if !incremental {
+		s, sc := kahanAdd(f, sum, c)
+		if !math.IsInf(s, 0) {
+			return s, mean, sc, false
 		}
-		g.incremental = true
-		g.floatMean = g.floatValue / (g.count - 1)
-		g.kahanC /= g.count - 1
+		incremental = true
+		mean = sum / (count - 1)
+		c /= count - 1
 	}
-	q := (g.count - 1) / g.count
-	g.floatMean, g.kahanC = kahanAdd(f/g.count, q*g.floatMean, q*g.kahanC)
+	q := (count - 1) / count
+	mean, c = kahanAdd(f/count, q*mean, q*c)
+	return sum, mean, c, incremental
 }
 
 // aggregationError reports histograms that cannot be aggregated together.
@@ -633,16 +651,23 @@ func (c *countValues) step(vec Vector, enh *evalNodeHelper) Vector {
 		g, ok := c.known[string(c.buf)]
 		if !ok {
 			// The group's labels are built in one go: the series' labels
-			// with the value set, then grouped.
-			c.lb.Reset(s.Metric)
-			c.lb.Set(c.valueLabel, string(value))
-			if c.e.Without {
-				c.lb.Del(c.grouping...)
-				c.lb.Del(labels.MetricName)
+			// with the value set, then grouped. Without grouping labels
+			// that is the value label alone (the value is never empty).
+			var metric labels.Labels
+			if !c.e.Without && len(c.grouping) == 1 && c.grouping[0] == c.valueLabel {
+				metric = labels.FromStrings(c.valueLabel, string(value))
 			} else {
-				c.lb.Keep(c.grouping...)
+				c.lb.Reset(s.Metric)
+				c.lb.Set(c.valueLabel, string(value))
+				if c.e.Without {
+					c.lb.Del(c.grouping...)
+					c.lb.Del(labels.MetricName)
+				} else {
+					c.lb.Keep(c.grouping...)
+				}
+				metric = c.lb.Labels()
 			}
-			g = countValuesGroup{key: string(c.buf), metric: c.lb.Labels()}
+			g = countValuesGroup{key: string(c.buf), metric: metric}
 			if c.known != nil {
 				c.known[g.key] = g
 			}

@@ -1,18 +1,26 @@
 package promql
 
 import (
-	"container/heap"
 	"math"
 	"sort"
 	"strconv"
 
+	"github.com/vigil-monitoring/vigil/internal/model/histogram"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/promql/parser"
 )
 
 // sampleHeap holds the samples a topk, bottomk, limitk or limit_ratio group
-// keeps.
-type sampleHeap []Sample
+// keeps, as values and positions in the input: samples themselves are
+// three times the size and hold pointers, and moving them around the
+// heap was most of the cost of topk. A histogram sample's histogram is
+// kept aside (evalNodeHelper.kHists).
+type sampleHeap []kEntry
+
+type kEntry struct {
+	F  float64
+	si int32 // the input series
+}
 
 // minHeap orders a sampleHeap with the smallest value on top (NaN counts as
 // smallest), for topk. Ties and NaNs are ordered as in Prometheus, which
@@ -23,13 +31,6 @@ type minHeap sampleHeap
 func (h minHeap) Len() int           { return len(h) }
 func (h minHeap) Less(i, j int) bool { return math.IsNaN(h[i].F) || h[i].F < h[j].F }
 func (h minHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *minHeap) Push(x any)        { *h = append(*h, x.(Sample)) }
-func (h *minHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
 
 // maxHeap is minHeap upside down, for bottomk.
 type maxHeap sampleHeap
@@ -37,25 +38,73 @@ type maxHeap sampleHeap
 func (h maxHeap) Len() int           { return len(h) }
 func (h maxHeap) Less(i, j int) bool { return math.IsNaN(h[i].F) || h[i].F > h[j].F }
 func (h maxHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *maxHeap) Push(x any)        { *h = append(*h, x.(Sample)) }
-func (h *maxHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
 
 // pushMin and pushMax add s to a heap. They are container/heap's Push
 // without boxing the sample in an interface, which would allocate: the
 // new element is appended and sifted up, exactly as heap.Push does.
-func pushMin(h *sampleHeap, s Sample) {
+func pushMin(h *sampleHeap, s kEntry) {
 	*h = append(*h, s)
-	heap.Fix((*minHeap)(h), len(*h)-1)
+	fixMin(*h, len(*h)-1)
 }
 
-func pushMax(h *sampleHeap, s Sample) {
+func pushMax(h *sampleHeap, s kEntry) {
 	*h = append(*h, s)
-	heap.Fix((*maxHeap)(h), len(*h)-1)
+	fixMax(*h, len(*h)-1)
+}
+
+// fixMin and fixMax are container/heap's Fix on a minHeap or maxHeap,
+// step for step (so that ties end up where Prometheus puts them), without
+// a method call through an interface for every comparison and swap:
+// those were most of the cost of topk.
+func fixMin(h sampleHeap, i int) {
+	if !siftDown(h, i, false) {
+		siftUp(h, i, false)
+	}
+}
+
+func fixMax(h sampleHeap, i int) {
+	if !siftDown(h, i, true) {
+		siftUp(h, i, true)
+	}
+}
+
+// heapLess is minHeap's Less on values, or maxHeap's when upside is set.
+func heapLess(a, b float64, upside bool) bool {
+	if upside {
+		return math.IsNaN(a) || a > b
+	}
+	return math.IsNaN(a) || a < b
+}
+
+func siftDown(h sampleHeap, i0 int, upside bool) bool {
+	i, n := i0, len(h)
+	for {
+		j1 := 2*i + 1
+		if j1 >= n || j1 < 0 {
+			break
+		}
+		j := j1
+		if j2 := j1 + 1; j2 < n && heapLess(h[j2].F, h[j1].F, upside) {
+			j = j2
+		}
+		if !heapLess(h[j].F, h[i].F, upside) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+	return i > i0
+}
+
+func siftUp(h sampleHeap, j int, upside bool) {
+	for {
+		i := (j - 1) / 2
+		if i == j || !heapLess(h[j].F, h[i].F, upside) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		j = i
+	}
 }
 
 // descMin and descMax are sort.Reverse of minHeap and maxHeap, as types
@@ -118,19 +167,25 @@ loop:
 		if !ok {
 			continue
 		}
-		s := Sample{Metric: input[si].Metric, F: f, H: h, DropName: input[si].DropName}
+		s := kEntry{F: f, si: int32(si)}
+		if h != nil {
+			if enh.kHists == nil {
+				enh.kHists = make([]*histogram.FloatHistogram, len(input))
+			}
+			enh.kHists[si] = h
+		}
 		g := &groups[seriesGroup[si]]
 		if !g.seen {
 			*g = group{seen: true, heap: g.heap[:0]}
 			switch op {
 			case parser.LIMIT_RATIO:
-				if ratioSampled(r, s.Metric) {
+				if ratioSampled(r, input[si].Metric) {
 					pushMin(&g.heap, s)
 				}
 			case parser.LIMITK:
 				g.heap = append(g.heap, s)
 			case parser.TOPK, parser.BOTTOMK:
-				if s.H != nil {
+				if h != nil {
 					g.seen = false
 					enh.annos.Add(newHistogramIgnoredInAggregationInfo(op.String(), e.PosRange))
 				} else if op == parser.TOPK {
@@ -152,26 +207,26 @@ loop:
 		switch op {
 		case parser.TOPK:
 			switch {
-			case s.H != nil:
+			case h != nil:
 				enh.annos.Add(newHistogramIgnoredInAggregationInfo("topk", e.PosRange))
 			case int64(len(g.heap)) < k:
 				pushMin(&g.heap, s)
 			case g.heap[0].F < s.F || (math.IsNaN(g.heap[0].F) && !math.IsNaN(s.F)):
 				g.heap[0] = s
 				if k > 1 {
-					heap.Fix((*minHeap)(&g.heap), 0)
+					fixMin(g.heap, 0)
 				}
 			}
 		case parser.BOTTOMK:
 			switch {
-			case s.H != nil:
+			case h != nil:
 				enh.annos.Add(newHistogramIgnoredInAggregationInfo("bottomk", e.PosRange))
 			case int64(len(g.heap)) < k:
 				pushMax(&g.heap, s)
 			case g.heap[0].F > s.F || (math.IsNaN(g.heap[0].F) && !math.IsNaN(s.F)):
 				g.heap[0] = s
 				if k > 1 {
-					heap.Fix((*maxHeap)(&g.heap), 0)
+					fixMax(g.heap, 0)
 				}
 			}
 		case parser.LIMITK:
@@ -187,7 +242,7 @@ loop:
 				}
 			}
 		case parser.LIMIT_RATIO:
-			if ratioSampled(r, s.Metric) {
+			if ratioSampled(r, input[si].Metric) {
 				pushMin(&g.heap, s)
 			}
 		}
@@ -209,8 +264,15 @@ loop:
 				sort.Sort((*descMax)(&g.heap))
 			}
 		}
-		out = append(out, g.heap...)
+		for _, ke := range g.heap {
+			smp := Sample{Metric: input[ke.si].Metric, F: ke.F, DropName: input[ke.si].DropName}
+			if enh.kHists != nil {
+				smp.H = enh.kHists[ke.si]
+			}
+			out = append(out, smp)
+		}
 	}
+	clear(enh.kHists) // Only this step's histograms were set.
 	for _, s := range out {
 		if s.H != nil {
 			ev.st.currentSamples += histogramSampleSize(s.H)

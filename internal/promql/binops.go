@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
@@ -25,20 +26,29 @@ func (ev *evaluator) evalBinary(ctx context.Context, e *parser.BinaryExpr) Value
 		if matching == nil {
 			matching = &parser.VectorMatching{Card: parser.CardOneToOne}
 		}
+		original := ev.st.currentSamples
 		switch e.Op {
 		case parser.LAND, parser.LOR, parser.LUNLESS:
 			if matching.Card != parser.CardManyToMany {
 				ev.errorf("set operations must only use many-to-many matching")
 			}
-			return ev.rangeEval(ctx, matching, func(v []Vector, sigs [][]int, enh *evalNodeHelper) Vector {
+			lhs, rhs := ev.eval(ctx, e.LHS).(Matrix), ev.eval(ctx, e.RHS).(Matrix)
+			if res, ok := ev.seriesSetOperation(e.Op, matching, lhs, rhs, original); ok {
+				return res
+			}
+			return ev.rangeEvalMatrices(ctx, original, matching, func(v []Vector, sigs [][]int, enh *evalNodeHelper) Vector {
 				return setOperation(e.Op, v[0], v[1], sigs[0], sigs[1], enh)
-			}, e.LHS, e.RHS)
+			}, []Matrix{lhs, rhs})
 		}
-		return ev.rangeEval(ctx, matching, func(v []Vector, sigs [][]int, enh *evalNodeHelper) Vector {
+		lhs, rhs := ev.eval(ctx, e.LHS).(Matrix), ev.eval(ctx, e.RHS).(Matrix)
+		if res, ok := ev.seriesArithmetic(e, matching, lhs, rhs, original); ok {
+			return res
+		}
+		return ev.rangeEvalMatrices(ctx, original, matching, func(v []Vector, sigs [][]int, enh *evalNodeHelper) Vector {
 			out, err := ev.vectorBinop(e.Op, v[0], v[1], matching, e.ReturnBool, sigs[0], sigs[1], enh, pos)
 			binopErrorAnnotation(err, e, enh.annos)
 			return out
-		}, e.LHS, e.RHS)
+		}, []Matrix{lhs, rhs})
 	case lt == parser.ValueTypeVector && rt == parser.ValueTypeScalar:
 		return ev.rangeEval(ctx, nil, func(v []Vector, _ [][]int, enh *evalNodeHelper) Vector {
 			out, err := vectorScalarBinop(e.Op, v[0], v[1][0].F, false, e.ReturnBool, enh, pos)
@@ -263,6 +273,10 @@ func (ev *evaluator) vectorBinop(op parser.ItemType, lhs, rhs Vector, matching *
 // memory) at every step, which is cheaper to check than building the
 // map key. li is -1 for a sample made up by a fill value.
 func (enh *evalNodeHelper) resultMetricAt(li int, lhs, rhs labels.Labels, op parser.ItemType, matching *parser.VectorMatching) labels.Labels {
+	if enh.singleStep {
+		// Every pair is met once: the caches would only cost.
+		return buildResultMetric(enh.builder(lhs), rhs, op, matching)
+	}
 	if li < 0 {
 		return resultMetric(lhs, rhs, op, matching, enh)
 	}
@@ -273,8 +287,9 @@ func (enh *evalNodeHelper) resultMetricAt(li int, lhs, rhs labels.Labels, op par
 		}
 	}
 	ret := resultMetric(lhs, rhs, op, matching, enh)
-	for len(enh.resultAt) <= li {
-		enh.resultAt = append(enh.resultAt, resultAtEntry{})
+	if li >= len(enh.resultAt) {
+		enh.resultAt = slices.Grow(enh.resultAt, max(li+1, cap(enh.out))-len(enh.resultAt))
+		enh.resultAt = enh.resultAt[:cap(enh.resultAt)]
 	}
 	enh.resultAt[li] = resultAtEntry{lhs: lhs, rhs: rhs, result: ret}
 	return ret
@@ -327,7 +342,14 @@ func resultMetric(lhs, rhs labels.Labels, op parser.ItemType, matching *parser.V
 		return ret
 	}
 	key := string(enh.lblBuf)
-	lb := enh.builder(lhs)
+	ret := buildResultMetric(enh.builder(lhs), rhs, op, matching)
+	enh.resultMetric[key] = ret
+	return ret
+}
+
+// buildResultMetric computes what resultMetric returns, with lb holding
+// the left label set.
+func buildResultMetric(lb *labels.Builder, rhs labels.Labels, op parser.ItemType, matching *parser.VectorMatching) labels.Labels {
 	if changesMetricSchema(op) {
 		lb.Del(labels.MetricName, "__type__", "__unit__")
 	}
@@ -345,9 +367,7 @@ func resultMetric(lhs, rhs labels.Labels, op parser.ItemType, matching *parser.V
 			lb.Del(name)
 		}
 	}
-	ret := lb.Labels()
-	enh.resultMetric[key] = ret
-	return ret
+	return lb.Labels()
 }
 
 // vectorScalarBinop computes an operator between the elements of a vector
@@ -440,7 +460,8 @@ func scalarBinop(op parser.ItemType, lhs, rhs float64) float64 {
 // arithmetic). An info reports a combination that yields no value; err a
 // failure (or, as an annotation, a warning about the result).
 func vectorElemBinop(op parser.ItemType, lhs, rhs float64, hl, hr *histogram.FloatHistogram, pos parser.PositionRange) (f float64, h *histogram.FloatHistogram, keep bool, info, err error) {
-	opStr := op.String()
+	// The operator's name is looked up only for an annotation: a lookup
+	// for every element was a measurable part of an operation.
 	switch {
 	case hl == nil && hr == nil:
 		switch op {
@@ -471,13 +492,13 @@ func vectorElemBinop(op parser.ItemType, lhs, rhs float64, hl, hr *histogram.Flo
 		case parser.ATAN2:
 			return math.Atan2(lhs, rhs), nil, true, nil, nil
 		case parser.TRIM_LOWER, parser.TRIM_UPPER:
-			return 0, nil, false, nil, newIncompatibleTypesInBinOpInfo("float", opStr, "float", pos)
+			return 0, nil, false, nil, newIncompatibleTypesInBinOpInfo("float", op.String(), "float", pos)
 		}
 	case hl == nil && hr != nil:
 		if op == parser.MUL {
 			return 0, hr.Copy().Mul(lhs).Compact(0), true, nil, nil
 		}
-		return 0, nil, false, nil, newIncompatibleTypesInBinOpInfo("float", opStr, "histogram", pos)
+		return 0, nil, false, nil, newIncompatibleTypesInBinOpInfo("float", op.String(), "histogram", pos)
 	case hl != nil && hr == nil:
 		switch op {
 		case parser.MUL:
@@ -489,7 +510,7 @@ func vectorElemBinop(op parser.ItemType, lhs, rhs float64, hl, hr *histogram.Flo
 		case parser.TRIM_LOWER:
 			return 0, trimHistogram(hl, rhs, false), true, nil, nil
 		}
-		return 0, nil, false, nil, newIncompatibleTypesInBinOpInfo("histogram", opStr, "float", pos)
+		return 0, nil, false, nil, newIncompatibleTypesInBinOpInfo("histogram", op.String(), "float", pos)
 	default:
 		switch op {
 		case parser.ADD, parser.SUB:
@@ -522,7 +543,7 @@ func vectorElemBinop(op parser.ItemType, lhs, rhs float64, hl, hr *histogram.Flo
 		case parser.NEQ:
 			return 0, hl, !hl.Equals(hr), nil, nil
 		}
-		return 0, nil, false, nil, newIncompatibleTypesInBinOpInfo("histogram", opStr, "histogram", pos)
+		return 0, nil, false, nil, newIncompatibleTypesInBinOpInfo("histogram", op.String(), "histogram", pos)
 	}
 	panic(evalError{fmt.Errorf("operator %q not allowed for operations between vectors", op)})
 }

@@ -215,6 +215,9 @@ type query struct {
 	// points of it), and for other results when the engine recycles them.
 	matrix   Matrix
 	internal bool
+	// vector is the result of an instant vector query, recycled by Close
+	// when the engine recycles results.
+	vector Vector
 }
 
 func (q *query) Statement() parser.Expr { return q.expr }
@@ -223,6 +226,10 @@ func (q *query) String() string         { return q.text }
 
 // Close recycles the point slices of the query's evaluation.
 func (q *query) Close() {
+	if q.vector != nil && q.ng.recycleResults {
+		putVector(q.vector)
+		q.vector = nil
+	}
 	if q.matrix == nil || !(q.internal || q.ng.recycleResults) {
 		return
 	}
@@ -409,6 +416,9 @@ func (q *query) evalStmt(ctx context.Context) (Value, Annotations, error) {
 
 	if q.interval == 0 {
 		res := q.instantResult(val)
+		if vec, ok := res.(Vector); ok {
+			q.vector = vec
+		}
 		if mat, ok := val.(Matrix); ok {
 			q.matrix = mat
 			_, isMat := res.(Matrix)
@@ -439,7 +449,12 @@ func (q *query) instantResult(val Value) Value {
 	}
 	switch q.expr.Type() {
 	case parser.ValueTypeVector:
-		vec := make(Vector, 0, len(mat))
+		var vec Vector
+		if q.ng.recycleResults {
+			vec = getVector(len(mat))
+		} else {
+			vec = make(Vector, 0, len(mat))
+		}
 		for _, s := range mat {
 			// Points carry the evaluation time; force it in case an
 			// operation kept another.

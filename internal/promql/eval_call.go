@@ -192,6 +192,11 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 	case "delta":
 		fr = newFloatRate(false, false, ra.rng)
 	}
+	var holt *holtBatch
+	if name == "double_exponential_smoothing" {
+		holt = holtBatches.Get().(*holtBatch)
+		defer holt.release()
+	}
 	mat := make(Matrix, 0, len(ra.series))
 	inMatrix := make(Matrix, 1)
 	w := getWindow()
@@ -230,6 +235,12 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 				}
 			}
 			if len(w.floats)+len(w.hists) == 0 {
+				continue
+			}
+			if holt != nil {
+				inMatrix[0].Floats, inMatrix[0].Histograms = w.floats, w.hists
+				holt.step(ts, vals, inMatrix[0], e.Args, enh, &out, numSteps)
+				ev.samplesStats.addAtStep(step, int64(w.size()))
 				continue
 			}
 			if fr != nil && len(w.hists) == 0 && (!w.withST || ra.anchored || ra.smoothed) {
@@ -274,6 +285,9 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 				out.Histograms = append(out.Histograms, HPoint{T: ts, H: res[0].H})
 			}
 		}
+		if holt != nil {
+			holt.flush(&out, numSteps)
+		}
 		ev.st.currentSamples -= w.size()
 		out.Floats = ev.shrinkFloats(out.Floats)
 		if n := len(out.Floats) + histogramPointsSize(out.Histograms); n > 0 {
@@ -291,9 +305,9 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 	}
 
 	for _, m := range others {
-		recycleFloats(floatSlices(m, nil))
+		recycleMatrix(m)
 	}
-	recycleFloats(floatSlices(ra.owned, nil))
+	recycleMatrix(ra.owned)
 	if name == "absent_over_time" {
 		return ev.absentOverTime(mat, e.Args[0])
 	}

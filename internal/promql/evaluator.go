@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 
+	"github.com/vigil-monitoring/vigil/internal/model/histogram"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/promql/parser"
 	"github.com/vigil-monitoring/vigil/internal/storage"
@@ -393,7 +394,10 @@ type evalNodeHelper struct {
 	out Vector
 
 	delayedNameRemoval bool
-	lb                 *labels.Builder
+	// singleStep is set when there is one step only: caches across steps
+	// are then of no use.
+	singleStep bool
+	lb         *labels.Builder
 	// annos collects the annotations of the query.
 	annos *Annotations
 
@@ -426,6 +430,10 @@ type evalNodeHelper struct {
 	resultMetric   map[string]labels.Labels
 	numSigs        int
 	present        []bool // see presentSigs
+
+	// kHists holds, by input series, the histograms of this step that
+	// topk and friends keep (their heaps hold positions).
+	kHists []*histogram.FloatHistogram
 
 	// startTimestamps holds the start timestamps of the points of the
 	// range function argument at this step, when known.
@@ -466,13 +474,19 @@ type startTimestamps struct {
 // signature under the matching, which fn receives with the vectors.
 func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatching, fn func(args []Vector, sigs [][]int, enh *evalNodeHelper) Vector, exprs ...parser.Expr) Matrix {
 	originalSamples := ev.st.currentSamples
-	numSteps := ev.numSteps()
 	mats := make([]Matrix, len(exprs))
 	for i, e := range exprs {
 		if e != nil && e.Type() != parser.ValueTypeString {
 			mats[i] = ev.eval(ctx, e).(Matrix)
 		}
 	}
+	return ev.rangeEvalMatrices(ctx, originalSamples, matching, fn, mats)
+}
+
+// rangeEvalMatrices is rangeEval over operands already evaluated (nil for
+// a string); originalSamples is the sample count before they were.
+func (ev *evaluator) rangeEvalMatrices(ctx context.Context, originalSamples int, matching *parser.VectorMatching, fn func(args []Vector, sigs [][]int, enh *evalNodeHelper) Vector, mats []Matrix) Matrix {
+	numSteps := ev.numSteps()
 	// The operands' point slices, recycled once every step has read them.
 	var consumed [][]FPoint
 	if ev.startTimestamp != ev.endTimestamp {
@@ -480,13 +494,18 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 			consumed = floatSlices(m, consumed)
 		}
 	}
-	vectors := make([]Vector, len(exprs))
+	vectors := make([]Vector, len(mats))
 	biggest := 1
-	for i := range exprs {
-		vectors[i] = make(Vector, 0, len(mats[i]))
+	for i := range mats {
+		vectors[i] = getVector(len(mats[i]))
 		biggest = max(biggest, len(mats[i]))
 	}
-	enh := &evalNodeHelper{out: make(Vector, 0, biggest), delayedNameRemoval: ev.st.delayedNameRemoval, annos: &ev.st.annos}
+	enh := &evalNodeHelper{out: getVector(biggest), delayedNameRemoval: ev.st.delayedNameRemoval, annos: &ev.st.annos,
+		singleStep: ev.startTimestamp == ev.endTimestamp}
+	// The vectors of the steps are scratch space, recycled when done. A
+	// function may hand back one of its arguments as its output (sort
+	// does), so that the output and an argument share an array.
+	defer func() { recycleVectors(append(vectors, enh.out)) }()
 
 	var seriesSigs, stepSigs [][]int
 	if matching != nil {
@@ -515,7 +534,7 @@ func (ev *evaluator) rangeEval(ctx context.Context, matching *parser.VectorMatch
 	for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
 		ev.checkContext(ctx)
 		ev.st.currentSamples = temp
-		for i := range exprs {
+		for i := range mats {
 			var sh []int
 			if stepSigs != nil {
 				sh = stepSigs[i][:0]
@@ -651,35 +670,65 @@ func (ev *evaluator) gatherVector(ts int64, input Matrix, out Vector, stepSigs [
 // operands under the vector matching, so that binary operators can match
 // series by comparing small integers at every step.
 func signatureOrdinals(matching *parser.VectorMatching, mats []Matrix, enh *evalNodeHelper) (seriesSigs, stepSigs [][]int) {
-	names := append([]string(nil), matching.MatchingLabels...)
-	slices.Sort(names)
-	var buf []byte
-	sig := func(ls labels.Labels) string {
-		if matching.On {
-			_, buf = ls.HashForLabels(buf, names...)
-		} else {
-			_, buf = ls.HashWithoutLabels(buf, names...)
-		}
-		return string(buf)
-	}
-	ordinals := map[string]int{}
-	seriesSigs = make([][]int, len(mats))
+	seriesSigs = seriesSignatures(matching, sortedNames(matching), mats, enh)
 	stepSigs = make([][]int, len(mats))
 	for i, m := range mats {
-		seriesSigs[i] = make([]int, len(m))
 		stepSigs[i] = make([]int, 0, len(m))
+	}
+	return seriesSigs, stepSigs
+}
+
+// seriesSignatures is the first half of signatureOrdinals: the ordinal of
+// every series' signature, names being the sorted matching labels.
+func seriesSignatures(matching *parser.VectorMatching, names []string, mats []Matrix, enh *evalNodeHelper) [][]int {
+	// Signatures are told apart by their hash, and confirmed by their
+	// bytes, kept one after the other in keys: a string per signature was
+	// as much memory as the rest of an instant operation on many series.
+	// Different signatures with the same hash go to collided.
+	var (
+		buf      []byte
+		keys     []byte
+		ends     []int // ends[ord] is where signature ord ends in keys
+		byHash   = map[uint64]int{}
+		collided map[string]int
+	)
+	seriesSigs := make([][]int, len(mats))
+	for i, m := range mats {
+		seriesSigs[i] = make([]int, len(m))
 		for j, s := range m {
-			k := sig(s.Metric)
-			ord, ok := ordinals[k]
-			if !ok {
-				ord = len(ordinals)
-				ordinals[k] = ord
+			var h uint64
+			if matching.On {
+				h, buf = s.Metric.HashForLabels(buf, names...)
+			} else {
+				h, buf = s.Metric.HashWithoutLabels(buf, names...)
+			}
+			ord, ok := byHash[h]
+			if ok {
+				start := 0
+				if ord > 0 {
+					start = ends[ord-1]
+				}
+				if string(keys[start:ends[ord]]) != string(buf) {
+					if ord, ok = collided[string(buf)]; !ok {
+						if collided == nil {
+							collided = map[string]int{}
+						}
+						ord = len(ends)
+						collided[string(buf)] = ord
+						ends = append(ends, len(keys)) // An empty entry keeps ordinals dense.
+					}
+				}
+			} else {
+				ord = len(ends)
+				byHash[h] = ord
+				keys = append(keys, buf...)
+				ends = append(ends, len(keys))
 			}
 			seriesSigs[i][j] = ord
 		}
 	}
-	enh.numSigs = len(ordinals)
-	return seriesSigs, stepSigs
+	enh.numSigs = len(ends)
+	return seriesSigs
 }
 
 // growDoubling returns s with room for one more element, doubling its

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
@@ -148,7 +149,7 @@ func (ev *evaluator) evalLabelReplace(ctx context.Context, args parser.Expressio
 	repl := stringArg(args[2])
 	src := stringArg(args[3])
 	pattern := stringArg(args[4])
-	re, err := regexp.Compile("^(?s:" + pattern + ")$")
+	re, err := labelReplaceRegexp(pattern)
 	if err != nil {
 		ev.errorf("invalid regular expression in label_replace(): %s", pattern)
 	}
@@ -157,13 +158,22 @@ func (ev *evaluator) evalLabelReplace(ctx context.Context, args parser.Expressio
 	}
 	mat := ev.eval(ctx, args[0]).(Matrix)
 	lb := labels.NewBuilder(labels.EmptyLabels())
+	// "(.*)" copies a label, the most common use: it matches every value
+	// whole, so the match is known without running the expression (which
+	// allocates its result).
+	copyAll := pattern == "(.*)"
+	var whole [4]int
+	var res []byte
 	for i, s := range mat {
 		v := s.Metric.Get(src)
-		idx := re.FindStringSubmatchIndex(v)
-		if idx == nil {
+		var idx []int
+		if copyAll {
+			whole = [4]int{0, len(v), 0, len(v)}
+			idx = whole[:]
+		} else if idx = re.FindStringSubmatchIndex(v); idx == nil {
 			continue
 		}
-		res := re.ExpandString(nil, repl, v, idx)
+		res = re.ExpandString(res[:0], repl, v, idx)
 		lb.Reset(s.Metric)
 		lb.Set(dst, string(res))
 		mat[i].Metric = lb.Labels()
@@ -206,6 +216,40 @@ func (ev *evaluator) evalLabelJoin(ctx context.Context, args parser.Expressions)
 		}
 	}
 	return ev.mergeSeriesWithSameLabelset(mat)
+}
+
+// labelReplaceRegexps caches the compiled regular expressions of
+// label_replace by pattern: dashboards run the same few patterns over and
+// over, and compiling one is a large part of an instant label_replace
+// over a few series. A compiled expression is safe for concurrent use. The
+// cache is emptied when full, which bounds it without the bookkeeping of
+// an LRU.
+var labelReplaceRegexps struct {
+	sync.Mutex
+	byPattern map[string]*regexp.Regexp
+}
+
+const maxCachedLabelReplaceRegexps = 256
+
+func labelReplaceRegexp(pattern string) (*regexp.Regexp, error) {
+	c := &labelReplaceRegexps
+	c.Lock()
+	re, ok := c.byPattern[pattern]
+	c.Unlock()
+	if ok {
+		return re, nil
+	}
+	re, err := regexp.Compile("^(?s:" + pattern + ")$")
+	if err != nil {
+		return nil, err
+	}
+	c.Lock()
+	if c.byPattern == nil || len(c.byPattern) >= maxCachedLabelReplaceRegexps {
+		c.byPattern = map[string]*regexp.Regexp{}
+	}
+	c.byPattern[pattern] = re
+	c.Unlock()
+	return re, nil
 }
 
 func stringArg(e parser.Expr) string {

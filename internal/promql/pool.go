@@ -2,6 +2,7 @@ package promql
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/vigil-monitoring/vigil/internal/storage"
 )
@@ -78,8 +79,15 @@ func fpointPool(c int, create bool) *sync.Pool {
 
 // floatSlices lists the float point slices of a matrix, to be recycled
 // with recycleFloats once a consumer that reslices the series' own slices
-// is done with it.
+// is done with it. A new list comes from a pool: it is as long as the
+// operands have series, and was a tenth of what an aggregation over a
+// selector allocated.
 func floatSlices(mat Matrix, dst [][]FPoint) [][]FPoint {
+	if dst == nil {
+		if p, ok := sliceListPool.Get().(*[][]FPoint); ok {
+			dst = (*p)[:0]
+		}
+	}
 	for _, s := range mat {
 		if s.Floats != nil {
 			dst = append(dst, s.Floats)
@@ -88,11 +96,26 @@ func floatSlices(mat Matrix, dst [][]FPoint) [][]FPoint {
 	return dst
 }
 
-// recycleFloats hands back slices listed by floatSlices.
+// sliceListPool recycles the lists of floatSlices.
+var sliceListPool sync.Pool // of *[][]FPoint
+
+// recycleFloats hands back slices listed by floatSlices, and the list.
 func recycleFloats(slices [][]FPoint) {
 	for i, s := range slices {
 		putFPoints(s)
 		slices[i] = nil
+	}
+	if c := cap(slices); c > 0 && c <= maxPooledWindowPoints {
+		slices = slices[:0]
+		sliceListPool.Put(&slices)
+	}
+}
+
+// recycleMatrix hands back the float point slices of a matrix that
+// nothing uses afterwards.
+func recycleMatrix(mat Matrix) {
+	for _, s := range mat {
+		putFPoints(s.Floats)
 	}
 }
 
@@ -163,4 +186,62 @@ func (st *evalState) recycleSelections() {
 		}
 		sel.series = nil
 	}
+}
+
+// The vectors of instant query results are recycled when the engine takes
+// results back on Close: a vector per query was a tenth of what an
+// instant query over many series allocated.
+var vectorPool sync.Pool // of *Vector
+
+// getVector returns an empty vector with room for n samples.
+func getVector(n int) Vector {
+	if p, ok := vectorPool.Get().(*Vector); ok {
+		if cap(*p) >= n {
+			return (*p)[:0]
+		}
+		vectorPool.Put(p) // Fits a smaller result.
+	}
+	return make(Vector, 0, n)
+}
+
+// putVector recycles v, which nothing may use afterwards.
+func putVector(v Vector) {
+	if cap(v) == 0 || cap(v) > maxPooledWindowPoints {
+		return
+	}
+	clear(v[:cap(v)]) // Let labels and histograms be collected.
+	v = v[:0]
+	vectorPool.Put(&v)
+}
+
+// recycleVectors hands back vectors, some of which may share memory
+// (a function may return its argument, or part of it, as its output);
+// memory shared is recycled once, with the first vector that holds it.
+func recycleVectors(vs []Vector) {
+	for i, v := range vs {
+		if cap(v) == 0 {
+			continue
+		}
+		shared := false
+		for _, w := range vs[:i] {
+			if overlap(v, w) {
+				shared = true
+				break
+			}
+		}
+		if !shared {
+			putVector(v)
+		}
+	}
+}
+
+// overlap reports whether the arrays behind a and b (up to their
+// capacities) share memory.
+func overlap(a, b Vector) bool {
+	if cap(a) == 0 || cap(b) == 0 {
+		return false
+	}
+	size := unsafe.Sizeof(Sample{})
+	pa, pb := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return pa < pb+uintptr(cap(b))*size && pb < pa+uintptr(cap(a))*size
 }

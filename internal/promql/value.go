@@ -1,10 +1,12 @@
 package promql
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/vigil-monitoring/vigil/internal/model/histogram"
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
@@ -89,20 +91,7 @@ func (v Vector) String() string {
 // ContainsSameLabelset reports whether two samples have equal label sets,
 // which makes a vector invalid.
 func (v Vector) ContainsSameLabelset() bool {
-	switch len(v) {
-	case 0, 1:
-		return false
-	case 2:
-		return labels.Equal(v[0].Metric, v[1].Metric)
-	}
-	seen := make(map[labels.Labels]struct{}, len(v))
-	for _, s := range v {
-		if _, dup := seen[s.Metric]; dup {
-			return true
-		}
-		seen[s.Metric] = struct{}{}
-	}
-	return false
+	return hasDuplicateLabels(len(v), func(i int) labels.Labels { return v[i].Metric })
 }
 
 // Series is one series of a range vector: its labels and its points, floats
@@ -156,20 +145,57 @@ func (m Matrix) TotalSamples() int {
 
 // ContainsSameLabelset reports whether two series have equal label sets.
 func (m Matrix) ContainsSameLabelset() bool {
-	switch len(m) {
+	return hasDuplicateLabels(len(m), func(i int) labels.Labels { return m[i].Metric })
+}
+
+// hashedIndex is an element's label hash and position, for
+// hasDuplicateLabels.
+type hashedIndex struct {
+	h uint64
+	i int
+}
+
+var hashedIndexPool sync.Pool // of *[]hashedIndex
+
+// hasDuplicateLabels reports whether two of n label sets are equal. It
+// sorts their hashes in a pooled list rather than filling a map: every
+// instant operation runs it on its output, and the map was one of its
+// larger allocations. Equal hashes are confirmed by comparing the sets.
+func hasDuplicateLabels(n int, at func(int) labels.Labels) bool {
+	switch n {
 	case 0, 1:
 		return false
 	case 2:
-		return labels.Equal(m[0].Metric, m[1].Metric)
+		return labels.Equal(at(0), at(1))
 	}
-	seen := make(map[labels.Labels]struct{}, len(m))
-	for _, s := range m {
-		if _, dup := seen[s.Metric]; dup {
-			return true
+	var hs []hashedIndex
+	if p, ok := hashedIndexPool.Get().(*[]hashedIndex); ok {
+		hs = (*p)[:0]
+	}
+	for i := 0; i < n; i++ {
+		hs = append(hs, hashedIndex{h: at(i).Hash(), i: i})
+	}
+	slices.SortFunc(hs, func(a, b hashedIndex) int { return cmp.Compare(a.h, b.h) })
+	dup := false
+	for lo := 0; lo < len(hs) && !dup; {
+		hi := lo + 1
+		for hi < len(hs) && hs[hi].h == hs[lo].h {
+			hi++
 		}
-		seen[s.Metric] = struct{}{}
+		for a := lo; a < hi && !dup; a++ {
+			for b := a + 1; b < hi; b++ {
+				if labels.Equal(at(hs[a].i), at(hs[b].i)) {
+					dup = true
+					break
+				}
+			}
+		}
+		lo = hi
 	}
-	return false
+	if cap(hs) <= maxPooledWindowPoints {
+		hashedIndexPool.Put(&hs)
+	}
+	return dup
 }
 
 // Sort orders the series by their label sets, the order range query results

@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"sync"
 	"time"
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
@@ -399,13 +400,70 @@ func Walk(v Visitor, node Node, path []Node) error {
 		return err
 	}
 	path = append(path, node)
-	for _, child := range Children(node) {
+	var buf [6]Node
+	for _, child := range childrenInto(node, &buf) {
 		if err := Walk(w, child, path); err != nil {
 			return err
 		}
 	}
 	_, err = w.Visit(nil, nil)
 	return err
+}
+
+// childrenInto returns what Children does, in buf when the children fit:
+// the engine walks every query several times before evaluating it, and a
+// slice per node was a noticeable part of the cost of a small query.
+func childrenInto(node Node, buf *[6]Node) []Node {
+	switch n := node.(type) {
+	case *VectorSelector, *NumberLiteral, *StringLiteral:
+		return nil
+	case *AggregateExpr:
+		switch {
+		case n.Expr == nil && n.Param == nil:
+			return nil
+		case n.Param == nil:
+			buf[0] = n.Expr
+		case n.Expr == nil:
+			buf[0] = n.Param
+		default:
+			buf[0], buf[1] = n.Param, n.Expr
+			return buf[:2]
+		}
+		return buf[:1]
+	case *BinaryExpr:
+		buf[0], buf[1] = n.LHS, n.RHS
+		return buf[:2]
+	case *SubqueryExpr:
+		buf[0] = n.Expr
+		return buf[:1]
+	case *ParenExpr:
+		buf[0] = n.Expr
+		return buf[:1]
+	case *UnaryExpr:
+		buf[0] = n.Expr
+		return buf[:1]
+	case *MatrixSelector:
+		buf[0] = n.VectorSelector
+		return buf[:1]
+	case *StepInvariantExpr:
+		buf[0] = n.Expr
+		return buf[:1]
+	case *Call:
+		if len(n.Args) <= len(buf) {
+			for i, a := range n.Args {
+				buf[i] = a
+			}
+			return buf[:len(n.Args)]
+		}
+	case Expressions:
+		if len(n) <= len(buf) {
+			for i, a := range n {
+				buf[i] = a
+			}
+			return buf[:len(n)]
+		}
+	}
+	return Children(node)
 }
 
 type inspector func(Node, []Node) error
@@ -422,10 +480,26 @@ func (f inspector) Visit(node Node, path []Node) (Visitor, error) {
 
 // Inspect calls f for every node in depth-first order with the node's
 // ancestors. An error from f stops the walk.
+// The path passed to f is only valid during the call.
 func Inspect(node Node, f func(Node, []Node) error) {
+	// The path grows as deep as the tree; a pooled one saves growing it
+	// from nothing at every walk.
+	p, _ := inspectPaths.Get().(*[]Node)
+	if p == nil {
+		s := make([]Node, 0, 16) // Deeper trees grow their own.
+		p = &s
+	}
 	// f's error only stops the walk; there is nobody to report it to.
-	_ = Walk(inspector(f), node, nil)
+	_ = Walk(inspector(f), node, (*p)[:0])
+	// Let the tree be collected: the entries used are the first ones.
+	full := (*p)[:cap(*p)]
+	for i := 0; i < len(full) && full[i] != nil; i++ {
+		full[i] = nil
+	}
+	inspectPaths.Put(p)
 }
+
+var inspectPaths sync.Pool // of *[]Node
 
 // Children returns the direct children of node. Duration expressions in
 // ranges, steps and offsets are not children: they are attributes of their
