@@ -145,6 +145,7 @@ func (ev *evaluator) evalAggregation(ctx context.Context, e *parser.AggregateExp
 	input := ev.eval(ctx, e.Expr).(Matrix)
 	if res, ok := ev.seriesAggregation(ctx, e, grouping, input); ok {
 		recycleMatrix(input)
+		putMatrix(input)
 		ev.st.currentSamples = original + res.TotalSamples()
 		ev.updatePeak()
 		return res

@@ -3,6 +3,7 @@ package promql
 import (
 	"context"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -309,13 +310,26 @@ func (ev *evaluator) countValuesOverSteps(ctx context.Context, cv *countValues, 
 		bits  uint64
 	}
 	outputs := map[outKey]int32{}
+	// With one group (no grouping labels, the usual case) the value bits
+	// alone are the key: a map of them takes a third less memory, and
+	// the map was the largest allocation left.
+	var byBits map[uint64]int32
+	if len(groups) == 1 {
+		byBits = map[uint64]int32{}
+	}
 	// Without grouping labels, an output has the value label only, which
 	// needs no builder (the value is never empty).
 	onlyValue := !cv.e.Without && len(cv.grouping) == 1 && cv.grouping[0] == cv.valueLabel
+	// The points are collected as (output, count) events, step by step,
+	// and laid out once the number of points of every output is known:
+	// the outputs come and go with the values, and growing a matrix and a
+	// point slice for each of them was most of what count_values allocated.
 	var (
-		res     Matrix
-		counts  []int32 // per output, at the current step
-		touched []int32 // the outputs of the current step, in order
+		metrics []labels.Labels // per output
+		npts    []int32         // per output, its points
+		counts  []int32         // per output, at the current step
+		touched []int32         // the outputs of the current step, in order
+		events  []int32         // output, count: perStep[k] pairs for step k
 	)
 	pos := make([]int32, len(input))
 	out := &stepCounts{start: ev.startTimestamp, interval: ev.interval, numSteps: numSteps, perStep: make([]int32, numSteps)}
@@ -336,10 +350,20 @@ func (ev *evaluator) countValuesOverSteps(ctx context.Context, cv *countValues, 
 					key.bits = math.Float64bits(math.NaN())
 				}
 			}
-			o, ok := outputs[key]
+			var o int32
+			var ok bool
+			if byBits != nil {
+				o, ok = byBits[key.bits]
+			} else {
+				o, ok = outputs[key]
+			}
 			if !ok {
-				o = int32(len(res))
-				outputs[key] = o
+				o = int32(len(metrics))
+				if byBits != nil {
+					byBits[key.bits] = o
+				} else {
+					outputs[key] = o
+				}
 				value := strconv.FormatFloat(f, 'f', -1, 64)
 				var metric labels.Labels
 				if onlyValue {
@@ -356,8 +380,9 @@ func (ev *evaluator) countValuesOverSteps(ctx context.Context, cv *countValues, 
 					}
 					metric = lb.Labels()
 				}
-				res = append(growDoubling(res), Series{Metric: metric})
+				metrics = append(growDoubling(metrics), metric)
 				counts = append(growDoubling(counts), 0)
+				npts = append(growDoubling(npts), 0)
 			}
 			if counts[o] == 0 {
 				touched = append(touched, o)
@@ -365,20 +390,41 @@ func (ev *evaluator) countValuesOverSteps(ctx context.Context, cv *countValues, 
 			counts[o]++
 		}
 		for _, o := range touched {
-			s := &res[o]
-			if s.Floats == nil {
-				if k == 0 {
-					s.Floats = getFPoints(numSteps)
-				} else {
-					// As in rangeEval: a series that starts late is
-					// often sparse.
-					s.Floats = make([]FPoint, 0, min(numSteps-k, 4))
-				}
+			if cap(events)-len(events) < 2 {
+				events = slices.Grow(events, max(cap(events), 4)) // as growDoubling
 			}
-			s.Floats = append(s.Floats, FPoint{T: ts, F: float64(counts[o])})
+			events = append(events, o, counts[o])
+			npts[o]++
 			counts[o] = 0
 		}
 		out.perStep[k] = int32(len(touched))
+	}
+	res := make(Matrix, len(metrics))
+	// Outputs with few points share one array, each capped to its own
+	// part; the others get slices that may be recycled (see putFPoints).
+	small := 0
+	for _, n := range npts {
+		if n < minPooledPoints {
+			small += int(n)
+		}
+	}
+	shared := make([]FPoint, small)
+	for o, n := range npts {
+		res[o].Metric = metrics[o]
+		if n < minPooledPoints {
+			res[o].Floats = shared[:0:n]
+			shared = shared[n:]
+		} else {
+			res[o].Floats = getFPoints(int(n))
+		}
+	}
+	for k, ts := 0, ev.startTimestamp; k < numSteps; k, ts = k+1, ts+ev.interval {
+		n := int(out.perStep[k])
+		for j := 0; j < 2*n; j += 2 {
+			f := &res[events[j]].Floats
+			*f = append(*f, FPoint{T: ts, F: float64(events[j+1])})
+		}
+		events = events[2*n:]
 	}
 	ev.account(base, gathered, out)
 	recycleMatrix(input)

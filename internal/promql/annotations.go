@@ -210,8 +210,21 @@ func newStartTimeOverlapWarning(metricName string, pos parser.PositionRange) err
 }
 
 func newPossibleNonCounterInfo(metricName string, pos parser.PositionRange) error {
-	return newAnnotation(pos, PromQLInfo, "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: %q", metricName)
+	// Built without fmt: rate() over a gauge makes one per query, and
+	// formatting was a tenth of a small query's allocations.
+	text := PromQLInfo.Error() + ": metric might not be a counter, name does not end in _total/_sum/_count/_bucket: " + strconv.Quote(metricName)
+	return &annotation{pos: pos, err: &kindError{kind: PromQLInfo, text: text}}
 }
+
+// kindError is what fmt.Errorf("%w: ...", kind, ...) makes, for texts
+// built without fmt.
+type kindError struct {
+	kind error
+	text string
+}
+
+func (e *kindError) Error() string { return e.text }
+func (e *kindError) Unwrap() error { return e.kind }
 
 func newHistogramQuantileForcedMonotonicityInfo(metricName string, pos parser.PositionRange) error {
 	return newAnnotation(pos, PromQLInfo, "%s", forMetric("input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)", metricName))

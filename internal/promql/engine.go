@@ -236,6 +236,7 @@ func (q *query) Close() {
 	for _, s := range q.matrix {
 		putFPoints(s.Floats)
 	}
+	putMatrix(q.matrix)
 	q.matrix = nil
 }
 

@@ -163,19 +163,36 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 	}
 
 	// The other arguments are scalars, with a value at every step.
-	others := make([]Matrix, len(e.Args))
-	for i, a := range e.Args {
-		if i != rangeIdx && a.Type() != parser.ValueTypeString {
-			others[i] = ev.eval(ctx, a).(Matrix)
-		}
-	}
-	vals := make([]Vector, 0, len(e.Args)-1)
 	// scalars[i] holds the value of argument i at the step, handed to the
 	// function as a one-sample vector.
-	scalars := make([]Sample, len(e.Args))
-	enh := &evalNodeHelper{out: make(Vector, 0, 1), delayedNameRemoval: ev.st.delayedNameRemoval, annos: &ev.st.annos}
-	enh.rangeMs = ra.rng
-	enh.anchored, enh.smoothed = ra.anchored, ra.smoothed
+	var (
+		others  []Matrix
+		vals    []Vector
+		scalars []Sample
+	)
+	if len(e.Args) > 1 {
+		others = make([]Matrix, len(e.Args))
+		for i, a := range e.Args {
+			if i != rangeIdx && a.Type() != parser.ValueTypeString {
+				others[i] = ev.eval(ctx, a).(Matrix)
+			}
+		}
+		vals = make([]Vector, 0, len(e.Args)-1)
+		scalars = make([]Sample, len(e.Args))
+	}
+	// The helper and the one-series matrix handed to fn are made on
+	// first use: rate and friends over floats never call fn, and the
+	// helper was a tenth of what such a query allocated.
+	var (
+		enh      *evalNodeHelper
+		inMatrix Matrix
+	)
+	newHelper := func() {
+		enh = &evalNodeHelper{out: make(Vector, 0, 1), delayedNameRemoval: ev.st.delayedNameRemoval, annos: &ev.st.annos}
+		enh.rangeMs = ra.rng
+		enh.anchored, enh.smoothed = ra.anchored, ra.smoothed
+		inMatrix = make(Matrix, 1)
+	}
 	// last_over_time and first_over_time pick a sample like offset does,
 	// so they keep the metric name; every other function drops it.
 	dropName := name != "last_over_time" && name != "first_over_time"
@@ -197,14 +214,20 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 		holt = holtBatches.Get().(*holtBatch)
 		defer holt.release()
 	}
-	mat := make(Matrix, 0, len(ra.series))
-	inMatrix := make(Matrix, 1)
+	mat := getMatrix(len(ra.series))
+	// At a single step, the series' one points share an array, each
+	// capped to its own (as in evalSeries).
+	var single []FPoint
+	if numSteps == 1 {
+		single = make([]FPoint, 0, len(ra.series))
+	}
 	w := getWindow()
 	defer putWindow(w)
 	var (
-		it             storage.Iterator
+		it             = getIterator()
 		lastNonCounter string // the last metric name annotated as not a counter
 	)
+	defer func() { putIterator(it) }()
 	for _, s := range ra.series {
 		ev.checkContext(ctx)
 		it = s.Iterator(it)
@@ -214,7 +237,6 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 		if !ev.st.delayedNameRemoval && dropName {
 			out.Metric = dropMetadataLabels(metric)
 		}
-		inMatrix[0].Metric = metric
 		step := -1
 		for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
 			step++
@@ -238,6 +260,10 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 				continue
 			}
 			if holt != nil {
+				if enh == nil {
+					newHelper()
+				}
+				inMatrix[0].Metric = metric
 				inMatrix[0].Floats, inMatrix[0].Histograms = w.floats, w.hists
 				holt.step(ts, vals, inMatrix[0], e.Args, enh, &out, numSteps)
 				ev.samplesStats.addAtStep(step, int64(w.size()))
@@ -255,12 +281,16 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 				ev.samplesStats.addAtStep(step, int64(len(w.floats)))
 				if ok {
 					if out.Floats == nil {
-						out.Floats = getFPoints(numSteps)
+						out.Floats = ev.rangeOutput(&single, numSteps)
 					}
 					out.Floats = append(out.Floats, FPoint{T: ts, F: v})
 				}
 				continue
 			}
+			if enh == nil {
+				newHelper()
+			}
+			inMatrix[0].Metric = metric
 			inMatrix[0].Floats, inMatrix[0].Histograms = w.floats, w.hists
 			enh.ts = ts
 			enh.rangeEnd = ts - ra.offset
@@ -278,7 +308,7 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 			}
 			if res[0].H == nil {
 				if out.Floats == nil {
-					out.Floats = getFPoints(numSteps)
+					out.Floats = ev.rangeOutput(&single, numSteps)
 				}
 				out.Floats = append(out.Floats, FPoint{T: ts, F: res[0].F})
 			} else {
@@ -315,6 +345,17 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 		ev.errorf("vector cannot contain metrics with the same labelset")
 	}
 	return mat
+}
+
+// rangeOutput returns the empty slice a series' points of a range function
+// go to: at a single step the next element of *single, capped to itself,
+// so that all series share one array.
+func (ev *evaluator) rangeOutput(single *[]FPoint, numSteps int) []FPoint {
+	if s := *single; s != nil && len(s) < cap(s) {
+		*single = s[:len(s)+1]
+		return s[len(s) : len(s) : len(s)+1]
+	}
+	return getFPoints(numSteps)
 }
 
 func hasCounterSuffix(name string) bool {
@@ -384,9 +425,27 @@ func (ev *evaluator) evalTimestampFunction(ctx context.Context, vs *parser.Vecto
 		single = make([]FPoint, len(series))
 	}
 	var c cursor
-	var it storage.Iterator
+	it := getIterator()
+	defer func() { putIterator(it) }()
 	for i, s := range series {
 		ev.checkContext(ctx)
+		if single != nil && !start {
+			// As in evalSeries: one step needs only the newest sample,
+			// which some series know without reading their samples.
+			offset := vs.Offset.Milliseconds()
+			if vs.Timestamp != nil {
+				offset = vs.OriginalOffset.Milliseconds() + ev.startTimestamp - *vs.Timestamp
+			}
+			if t, _, ok, handled := latestSample(s, ev.startTimestamp-offset, ev.st.lookback); handled {
+				if ok {
+					ev.addSamples(1)
+					ev.samplesStats.addAtTimestamp(ev.startTimestamp, 1)
+					single[i] = FPoint{T: ev.startTimestamp, F: float64(t) / 1000}
+					mat = append(mat, Series{Metric: ev.timestampMetric(s.Labels()), Floats: single[i : i+1 : i+1], DropName: true})
+				}
+				continue
+			}
+		}
 		it = s.Iterator(it)
 		c.reset(it)
 		var pts []FPoint
@@ -424,11 +483,7 @@ func (ev *evaluator) evalTimestampFunction(ctx context.Context, vs *parser.Vecto
 		if len(pts) == 0 {
 			continue
 		}
-		metric := s.Labels()
-		if !ev.st.delayedNameRemoval {
-			metric = dropMetadataLabels(metric)
-		}
-		mat = append(mat, Series{Metric: metric, Floats: ev.shrinkFloats(pts), DropName: true})
+		mat = append(mat, Series{Metric: ev.timestampMetric(s.Labels()), Floats: ev.shrinkFloats(pts), DropName: true})
 	}
 	if !ev.st.delayedNameRemoval {
 		// Series that differ only in the name collide, at one step as
@@ -438,4 +493,13 @@ func (ev *evaluator) evalTimestampFunction(ctx context.Context, vs *parser.Vecto
 	ev.st.currentSamples = original + mat.TotalSamples()
 	ev.updatePeak()
 	return mat
+}
+
+// timestampMetric is the labels of timestamp()'s result for a series:
+// without the name unless its removal is delayed.
+func (ev *evaluator) timestampMetric(ls labels.Labels) labels.Labels {
+	if ev.st.delayedNameRemoval {
+		return ls
+	}
+	return dropMetadataLabels(ls)
 }

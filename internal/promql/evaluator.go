@@ -576,6 +576,7 @@ func (ev *evaluator) rangeEvalMatrices(ctx context.Context, originalSamples int,
 			}
 			ev.st.currentSamples = originalSamples + mat.TotalSamples()
 			ev.updatePeak()
+			putMatrices(mats)
 			return mat
 		}
 
@@ -618,12 +619,21 @@ func (ev *evaluator) rangeEvalMatrices(ctx context.Context, originalSamples int,
 		}
 	}
 	recycleFloats(consumed)
+	putMatrices(mats)
 	for i := range result {
 		result[i].Floats = ev.shrinkFloats(result[i].Floats)
 	}
 	ev.st.currentSamples = originalSamples + result.TotalSamples()
 	ev.updatePeak()
 	return result
+}
+
+// putMatrices recycles the arrays of operands every step has gathered:
+// the output's series are new, so nothing refers to them.
+func putMatrices(mats []Matrix) {
+	for _, m := range mats {
+		putMatrix(m)
+	}
 }
 
 func vectorSamples(v Vector) int {

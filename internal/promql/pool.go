@@ -245,3 +245,51 @@ func overlap(a, b Vector) bool {
 	pa, pb := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	return pa < pb+uintptr(cap(b))*size && pb < pa+uintptr(cap(a))*size
 }
+
+// The arrays of series of matrices are recycled where a matrix is known
+// to be used up: operands once rangeEval has gathered them, aggregation
+// inputs, and a query's result on Close. Selectors and range functions
+// take them again; a series is 72 bytes, the largest allocation left of
+// an instant selector over many series.
+var matrixPool sync.Pool // of *Matrix
+
+// getMatrix returns an empty matrix with room for n series.
+func getMatrix(n int) Matrix {
+	if p, ok := matrixPool.Get().(*Matrix); ok {
+		if cap(*p) >= n {
+			return (*p)[:0]
+		}
+		matrixPool.Put(p) // Fits a smaller matrix.
+	}
+	return make(Matrix, 0, n)
+}
+
+// putMatrix recycles the array of m, which nothing may use afterwards
+// (its points are not recycled; see recycleMatrix).
+func putMatrix(m Matrix) {
+	if cap(m) == 0 || cap(m) > maxPooledWindowPoints {
+		return
+	}
+	clear(m[:cap(m)]) // Let labels and points be collected.
+	m = m[:0]
+	matrixPool.Put(&m)
+}
+
+// Series iterators are recycled across queries: the storage reuses the
+// one it is handed for the next series (see storage.Series.Iterator), so
+// each loop over series needs one, and a head iterator with its chunk
+// decoder was a tenth of what a small instant query allocated. Only
+// loops that drop their iterator when done put it back.
+var iteratorPool sync.Pool // of storage.Iterator
+
+func getIterator() storage.Iterator {
+	it, _ := iteratorPool.Get().(storage.Iterator)
+	return it
+}
+
+// putIterator recycles it, which nothing may use afterwards.
+func putIterator(it storage.Iterator) {
+	if it != nil {
+		iteratorPool.Put(it)
+	}
+}

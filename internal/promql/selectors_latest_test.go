@@ -105,7 +105,7 @@ func TestInstantSelectorLatest(t *testing.T) {
 	last := int64(n-1) * 15_000
 	// The binary operations widen the range the querier reads, so that
 	// series outside the selector's own window are selected.
-	exprs := []string{"m", "-m", "m offset 1m", "m offset -1m", "timestamp(m)", "m @ 100", "sum(m)", "m or m offset 30m", "m or m offset -1m", "m @ 100 or m"}
+	exprs := []string{"m", "-m", "m offset 1m", "m offset -1m", "timestamp(m)", "timestamp(m offset 1m)", "timestamp(m @ 100)", "timestamp(m offset -1m)", "m @ 100", "sum(m)", "m or m offset 30m", "m or m offset -1m", "m @ 100 or m"}
 	times := []int64{last, last + 1, last - 1, last + 5*60_000 - 1, last + 5*60_000, last - 15_000, last + 10*60_000, 60_000, 0}
 	for _, expr := range exprs {
 		for _, at := range times {

@@ -361,8 +361,11 @@ type lexer struct {
 // lex tokenises input. The result always ends with exactly one EOF or ERROR
 // item; an ERROR item's Val is the message and lexing stops there, so
 // errors are reported in input order just as a lazy lexer would.
-func lex(input string) []Item {
-	l := lexer{input: input, items: make([]Item, 0, 4+len(input)/4)}
+func lex(input string) []Item { return lexInto(make([]Item, 0, 4+len(input)/4), input) }
+
+// lexInto is lex appending the items to items.
+func lexInto(items []Item, input string) []Item {
+	l := lexer{input: input, items: items}
 	l.run()
 	return l.items
 }

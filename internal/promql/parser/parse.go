@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 )
@@ -66,6 +67,7 @@ func ParseMetricSelector(input string) ([]*labels.Matcher, error) {
 // and the error is a ParseErrors.
 func (ps *Parser) ParseExpr(input string) (Expr, error) {
 	p := newParser(input, ps.opts)
+	defer p.release()
 	var expr Expr
 	p.run(func() {
 		if p.peek().Typ == EOF {
@@ -91,6 +93,7 @@ func (ps *Parser) ParseExpr(input string) (Expr, error) {
 // function.
 func (ps *Parser) ParseMetricSelector(input string) ([]*labels.Matcher, error) {
 	p := newParser(input, ps.opts)
+	defer p.release()
 	var vs *VectorSelector
 	p.run(func() {
 		t := p.peek()
@@ -182,8 +185,35 @@ type bailout struct{}
 // maxDepth bounds the nesting of expressions; real queries stay far below.
 const maxDepth = 10000
 
+// Parsers and their item slices are recycled: the items of a short query
+// were most of what parsing it allocated, and every query is parsed.
+var parserPool = sync.Pool{New: func() any { return new(parser) }}
+
+// maxPooledItems bounds the item slices kept, so one huge query does not
+// pin its memory.
+const maxPooledItems = 1024
+
 func newParser(input string, opts Options) *parser {
-	return &parser{opts: opts, input: input, items: lex(input)}
+	p := parserPool.Get().(*parser)
+	items := p.items
+	if items == nil {
+		items = make([]Item, 0, 4+len(input)/4)
+	}
+	*p = parser{opts: opts, input: input, items: lexInto(items[:0], input)}
+	return p
+}
+
+// release recycles p once the parse is over. Nothing the parse returns
+// refers to p or its items (the tree copies what it keeps of them); the
+// errors are handed out, so p lets go of them.
+func (p *parser) release() {
+	items := p.items
+	clear(items) // Let the input be collected.
+	*p = parser{}
+	if cap(items) <= maxPooledItems {
+		p.items = items[:0]
+	}
+	parserPool.Put(p)
 }
 
 // run calls f and absorbs the bailout panic of a syntax error.
