@@ -78,7 +78,10 @@ func (sl *scrapeLoop) append(app storage.Appender, body []byte, contentType stri
 	if fellBack != nil {
 		sl.logger.Debug("Unusable Content-Type, parsing with the fallback protocol", "err", fellBack)
 	}
-	c.parsing(exposition.FormatOf(p))
+	format := exposition.FormatOf(p)
+	c.parsing(format)
+	// The text format has no exemplars: skip asking for them per sample.
+	exemplars := format != "text"
 
 	var (
 		sampleLimitErr, bucketLimitErr error
@@ -214,7 +217,9 @@ loop:
 		// target exposes after relabeling.
 		res.added++
 
-		sl.appendExemplars(app, p, e, t, isHist, &appErrs)
+		if exemplars {
+			sl.appendExemplars(app, p, e, t, isHist, &appErrs)
+		}
 		if sl.opts.appendMetadata && lastMeta != nil && (!cached || lastMeta.changed == cur) &&
 			inFamily(e.lset.Get(labels.MetricName), lastMeta.name, exposition.MetricType(lastMeta.md.Type)) {
 			if _, merr := app.UpdateMetadata(e.ref, e.lset, lastMeta.md); merr != nil {

@@ -250,13 +250,51 @@ func (t *Target) LengthMetadata() int {
 
 var _ MetadataStore = (*Target)(nil)
 
+// maxPhaseQuantum bounds the grid that scrape phases snap to.
+const maxPhaseQuantum = 500 * time.Millisecond
+
+// phaseQuantum returns the spacing of the phases targets of one interval
+// may take: a tenth of the interval, at most maxPhaseQuantum.
+//
+// Why a grid: every time the server wakes from idle to scrape, the Go
+// runtime pays a fixed cost (its monitor thread polls every 20 µs while
+// anything runs, idle threads spin looking for work) that at node-exporter
+// sizes is as large as parsing and appending the scrape itself. Targets
+// that share a phase are scraped in one wake-up. A tenth of the interval
+// keeps the load spread across the interval; the 500 ms cap keeps the
+// bursts small when there are many targets on a long interval.
+func phaseQuantum(interval time.Duration) time.Duration {
+	return max(min(interval/10, maxPhaseQuantum), 1)
+}
+
 // phase returns the target's fixed position within each interval: how
 // far past a multiple of the interval (counted from the Unix epoch) its
-// scrapes start. Targets are spread uniformly because the label hash is;
-// the seed differs per Vigil instance so that two servers scraping the
-// same targets (an HA pair) do not hit them at the same moment.
+// scrapes start. Targets are spread uniformly over the phase grid (see
+// phaseQuantum) because the label hash is. The seed differs per Vigil
+// instance and also shifts the whole grid by a fraction of a quantum:
+// two servers scraping the same targets (an HA pair) then do not hit
+// them at the same moment, and scrapes do not start exactly on round
+// wall-clock times, when values that change on the second or minute
+// change (the sample, stamped with the slot time, would carry the new
+// value at the boundary itself).
 func (t *Target) phase(interval time.Duration, seed uint64) time.Duration {
-	return time.Duration((t.hash ^ seed) % uint64(interval))
+	q := phaseQuantum(interval)
+	p := time.Duration(mix64(t.hash^seed) % uint64(interval))
+	p -= p % q
+	shift := time.Duration(mix64(seed^0x5ca1ab1e) % uint64(q))
+	return (p + shift) % interval
+}
+
+// mix64 spreads every input bit over the whole word (the splitmix64
+// finalizer), so that seeds differing only in low bits still land on
+// different grid phases.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
 }
 
 // offset returns how long to wait from now until the target's next slot.

@@ -160,6 +160,7 @@ func TestOffsetIsStableAndSpread(t *testing.T) {
 	counts := make([]int, buckets)
 	seed := uint64(0x1234)
 	now := time.Unix(1_700_000_000, 123456789)
+	var gridShift time.Duration
 	for i := range n {
 		tg := newTarget("j", labels.FromStrings("__address__", fmt.Sprintf("10.0.%d.%d:9100", i/256, i%256), "job", "j"), labels.EmptyLabels(), nil, interval, interval)
 		p := tg.phase(interval, seed)
@@ -168,6 +169,13 @@ func TestOffsetIsStableAndSpread(t *testing.T) {
 		}
 		if tg.phase(interval, seed) != p {
 			t.Fatal("phase not stable")
+		}
+		// All targets share the grid, shifted by the seed.
+		shift := tg.phase(interval, seed) % phaseQuantum(interval)
+		if i == 0 {
+			gridShift = shift
+		} else if shift != gridShift {
+			t.Fatalf("phase %v is off the grid shifted by %v", p, gridShift)
 		}
 		// The first scrape lands on the phase, whatever the current time.
 		for _, at := range []time.Time{now, now.Add(3 * time.Second), now.Add(interval)} {
@@ -190,6 +198,37 @@ func TestOffsetIsStableAndSpread(t *testing.T) {
 	tg := newTarget("j", labels.FromStrings("__address__", "a:1"), labels.EmptyLabels(), nil, interval, interval)
 	if tg.phase(interval, 1) == tg.phase(interval, 2) && tg.phase(interval, 3) == tg.phase(interval, 4) {
 		t.Error("the seed does not move the phase")
+	}
+}
+
+func TestPhaseQuantum(t *testing.T) {
+	for _, c := range []struct{ interval, want time.Duration }{
+		{time.Minute, 500 * time.Millisecond},
+		{5 * time.Second, 500 * time.Millisecond},
+		{time.Second, 100 * time.Millisecond},
+		{10 * time.Millisecond, time.Millisecond},
+		{5, 1},
+	} {
+		if got := phaseQuantum(c.interval); got != c.want {
+			t.Errorf("phaseQuantum(%v) = %v, want %v", c.interval, got, c.want)
+		}
+	}
+	// Few targets on a short interval share wake-ups: 20 targets at 5 s
+	// take at most the grid's 10 phases.
+	const interval = 5 * time.Second
+	phases := map[time.Duration]bool{}
+	for i := range 20 {
+		tg := newTarget("j", labels.FromStrings("__address__", fmt.Sprintf("127.0.0.1:%d", 9100+i)), labels.EmptyLabels(), nil, interval, interval)
+		phases[tg.phase(interval, 42)] = true
+	}
+	if len(phases) > 10 || len(phases) < 2 {
+		t.Errorf("20 targets took %d phases, want 2 to 10", len(phases))
+	}
+	// Another seed (the other server of an HA pair) shifts the grid.
+	tg := newTarget("j", labels.FromStrings("__address__", "127.0.0.1:9100"), labels.EmptyLabels(), nil, interval, interval)
+	q := phaseQuantum(interval)
+	if tg.phase(interval, 42)%q == tg.phase(interval, 43)%q {
+		t.Error("seeds 42 and 43 put the grid at the same shift")
 	}
 }
 
