@@ -159,10 +159,9 @@ type memSeries struct {
 	// full are the completed chunks, oldest first.
 	full chunkList
 
-	// The open float chunk. INVARIANT: when open == openXOR, xapp appends
-	// to xor (xapp holds a pointer to it).
-	xor  chunkenc.XORChunk
-	xapp chunkenc.XORAppender
+	// The open float chunk, when open == openXOR. INVARIANT: then lastT
+	// and lastV are its newest sample.
+	xor chunkenc.XORHead
 
 	ext *seriesExt
 }
@@ -195,7 +194,7 @@ func newMemSeries(ref storage.SeriesRef, hash uint64, lbls seriesLabels) *memSer
 func (s *memSeries) openChunkLocked() chunkenc.Chunk {
 	switch s.open {
 	case openXOR:
-		return &s.xor
+		return s.xor.Chunk()
 	case openHist:
 		return s.ext.app.Chunk()
 	}

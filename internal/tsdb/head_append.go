@@ -484,7 +484,7 @@ func touchOpenChunks(ss *stripeSeries, series []*memSeries) (sink int) {
 			break
 		}
 		if s.open == openXOR {
-			b := s.xor.Bytes()
+			b := s.xor.Chunk().Bytes()
 			sink += int(b[0]) + int(b[len(b)-1])
 		}
 	}
@@ -632,7 +632,7 @@ func (s *memSeries) appendLocked(h *Head, smp storage.Sample) error {
 		// The common case, a float after the newest sample into an open
 		// float chunk with room, without the interface calls below.
 		if n := s.xor.NumSamples(); n > 0 && n < chunkenc.SamplesPerChunk && smp.T < rangeEnd(s.openMinT, h.chunkRange) {
-			s.xapp.Append(smp.T, smp.F)
+			s.xor.Append(s.lastT, s.lastV, smp.T, smp.F)
 			if s.ext != nil {
 				s.ext.lastH, s.ext.lastFH = nil, nil
 			}
@@ -655,7 +655,7 @@ func (s *memSeries) appendLocked(h *Head, smp storage.Sample) error {
 		s.cutLocked(h, enc)
 	}
 	if s.open == openXOR {
-		s.xapp.Append(smp.T, smp.F)
+		s.xor.Append(s.lastT, s.lastV, smp.T, smp.F)
 		if s.ext != nil {
 			s.ext.lastH, s.ext.lastFH = nil, nil
 		}
@@ -713,9 +713,7 @@ func (s *memSeries) cutLocked(h *Head, enc chunkenc.Encoding) {
 	s.closeOpenLocked(h)
 	switch enc {
 	case chunkenc.EncXOR:
-		s.xor = *chunkenc.NewXORChunk()
-		app, _ := s.xor.Appender() // cannot fail on an empty chunk
-		s.xapp = *app
+		s.xor.Reset()
 		s.open = openXOR
 	case chunkenc.EncHistogram:
 		app, _ := chunkenc.NewHistogramChunk().Appender()
@@ -771,7 +769,7 @@ func (s *memSeries) closeOpenLocked(h *Head) {
 func (s *memSeries) dropOpenLocked() {
 	switch s.open {
 	case openXOR:
-		s.xor, s.xapp = chunkenc.XORChunk{}, chunkenc.XORAppender{}
+		s.xor = chunkenc.XORHead{}
 	case openHist:
 		s.ext.app = nil
 	}

@@ -343,6 +343,9 @@ type chunkSnapshot struct {
 	chunks []chunkSnap
 	ivs    tombstones.Intervals // deleted ranges
 	hist   []byte               // the copy of an open histogram chunk
+	// openCk is where a reader of the open float chunk may start: the
+	// checkpoint taken with it, when before the range (else N is 0).
+	openCk chunkenc.XORCheckpoint
 }
 
 // take snapshots the chunks of s overlapping [mint, maxt] and returns its
@@ -351,7 +354,7 @@ type chunkSnapshot struct {
 // chunks are those of prior, a list the series had earlier, and those
 // cut since: chunks truncated since prior are still read.
 func (cs *chunkSnapshot) take(h *Head, s *memSeries, mint, maxt int64, ivs tombstones.Intervals, prior chunkList) chunkList {
-	cs.chunks, cs.ivs = cs.chunks[:0], ivs
+	cs.chunks, cs.ivs, cs.openCk = cs.chunks[:0], ivs, chunkenc.XORCheckpoint{}
 	lock := h.series.refLock(s.ref)
 	lock.RLock()
 	full := s.full
@@ -364,8 +367,9 @@ func (cs *chunkSnapshot) take(h *Head, s *memSeries, mint, maxt int64, ivs tombs
 		skipFull = s.openMinT < mint
 		if s.lastT >= mint && s.openMinT <= maxt {
 			if s.open == openXOR {
-				b := s.xor.Bytes()
+				b := s.xor.Chunk().Bytes()
 				open = chunkSnap{enc: chunkenc.EncXOR, data: b, n: uint16(s.xor.NumSamples()), last: b[len(b)-1]}
+				cs.openCk = s.xor.CheckpointBefore(mint)
 			} else {
 				cs.hist = append(cs.hist[:0], c.Bytes()...)
 				open = chunkSnap{enc: c.Encoding(), data: cs.hist}
@@ -532,7 +536,7 @@ func reuseSlot(e chunkenc.Encoding) int {
 func (it *headIterator) open() bool {
 	c := it.snap.chunks[it.i]
 	if c.n > 0 {
-		it.cur = chunkenc.OpenXORIterator(c.data, int(c.n), c.last, it.reuse[0])
+		it.cur = chunkenc.OpenXORIteratorFrom(c.data, int(c.n), c.last, it.snap.openCk, it.reuse[0])
 		it.reuse[0] = it.cur
 	} else if c.data != nil {
 		slot := reuseSlot(c.enc)

@@ -251,12 +251,12 @@ func (w *replayWorker) applyGroup(h *Head, b *replayBatch, start int, group []*m
 		s := h.series.getByRef(entries[i].ref)
 		group[i] = s
 		if s != nil {
-			sink += int(s.open) + len(s.xor.Bytes())
+			sink += int(s.open) + len(s.xor.Chunk().Bytes())
 		}
 	}
 	for _, s := range group {
 		if s != nil && s.open == openXOR {
-			c := s.xor.Bytes()
+			c := s.xor.Chunk().Bytes()
 			sink += int(c[0]) + int(c[len(c)-1])
 		}
 	}

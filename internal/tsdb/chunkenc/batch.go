@@ -24,7 +24,7 @@ type FloatRun struct {
 // samples in range, or failed (see it.Err).
 func (r *FloatRun) Fill(it FloatBatchIterator, mint, maxt int64, deleted func(int64) bool) (lo, hi int, ok bool) {
 	for !r.Past {
-		n := it.NextFloats(r.T[:], r.V[:])
+		n := it.NextFloatsUntil(r.T[:], r.V[:], maxt)
 		if n == 0 {
 			return 0, 0, false
 		}

@@ -365,6 +365,9 @@ type FloatBatchIterator interface {
 	// on the last of them (At, AtT). It returns 0 at the end of the chunk
 	// or on an error, which Err then reports.
 	NextFloats(ts []int64, vs []float64) int
+	// NextFloatsUntil is NextFloats that also stops after the first
+	// sample later than maxt, for readers that need nothing past it.
+	NextFloatsUntil(ts []int64, vs []float64, maxt int64) int
 }
 
 // IteratorFromData returns an iterator over encoded chunk bytes, as

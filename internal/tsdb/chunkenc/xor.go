@@ -303,6 +303,11 @@ func readXORValue(b []byte, tail *[32]byte, pos uint, prev uint64, leading, trai
 
 // NextFloats implements FloatBatchIterator.
 func (it *xorIterator) NextFloats(ts []int64, vs []float64) int {
+	return it.NextFloatsUntil(ts, vs, math.MaxInt64)
+}
+
+// NextFloatsUntil implements FloatBatchIterator.
+func (it *xorIterator) NextFloatsUntil(ts []int64, vs []float64, maxt int64) int {
 	it.onSample = false
 	if it.err != nil {
 		return 0
@@ -316,6 +321,9 @@ func (it *xorIterator) NextFloats(ts []int64, vs []float64) int {
 		}
 		ts[n], vs[n] = it.t, math.Float64frombits(it.v)
 		n++
+		if it.t > maxt {
+			want = n
+		}
 	}
 	if n == want {
 		it.onSample = n > 0
@@ -402,6 +410,10 @@ func (it *xorIterator) NextFloats(ts []int64, vs []float64) int {
 			break
 		}
 		ts[k], vs[k] = t, math.Float64frombits(v)
+		if t > maxt {
+			k++
+			break
+		}
 	}
 	n = start + k
 	it.err = err

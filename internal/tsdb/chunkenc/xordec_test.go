@@ -62,12 +62,45 @@ func decodeBatched(b []byte, n int) ([]int64, []float64, error) {
 	}
 }
 
+// decodeUntil decodes b with NextFloatsUntil in batches of size n, the
+// limit of each call a timestamp of the reference (wantT) a few samples
+// ahead, or before the next sample. It fails when a call returns a
+// sample past the first one later than its limit.
+func decodeUntil(b []byte, n int, wantT []int64) ([]int64, []float64, error) {
+	c, err := FromData(EncXOR, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	it := c.Iterator(nil).(FloatBatchIterator)
+	var ts []int64
+	var vs []float64
+	bt, bv := make([]int64, n), make([]float64, n)
+	for call := 0; ; call++ {
+		maxt := int64(math.MinInt64)
+		if j := len(ts) + call%5 - 1; j >= 0 && j < len(wantT) {
+			maxt = wantT[j]
+		}
+		k := it.NextFloatsUntil(bt, bv, maxt)
+		if k == 0 {
+			return ts, vs, it.Err()
+		}
+		for i := range k - 1 {
+			if bt[i] > maxt {
+				return ts, vs, errPastLimit
+			}
+		}
+		ts, vs = append(ts, bt[:k]...), append(vs, bv[:k]...)
+	}
+}
+
+var errPastLimit = errors.New("NextFloatsUntil went on past a sample later than its limit")
+
 // errMismatch reports an iterator whose At disagrees with what NextFloats
 // returned.
 var errMismatch = errors.New("At differs from the last sample NextFloats returned")
 
 // checkAgainstReference requires every decoding path of b (Next, and
-// NextFloats in several batch sizes) to return exactly the reference's
+// NextFloats and NextFloatsUntil in several batch sizes) to return exactly the reference's
 // samples, and to fail exactly when it fails.
 func checkAgainstReference(t *testing.T, b []byte) {
 	t.Helper()
@@ -83,6 +116,17 @@ func checkAgainstReference(t *testing.T, b []byte) {
 		for i := range gotT {
 			if gotT[i] != wantT[i] || math.Float64bits(gotV[i]) != math.Float64bits(wantV[i]) {
 				t.Fatalf("batch %d, sample %d: (%d, %x), reference (%d, %x)", n, i, gotT[i], math.Float64bits(gotV[i]), wantT[i], math.Float64bits(wantV[i]))
+			}
+		}
+	}
+	for _, n := range []int{1, 3, FloatRunLen} {
+		gotT, gotV, gotErr := decodeUntil(b, n, wantT)
+		if (gotErr != nil) != (wantErr != nil) || len(gotT) != len(wantT) {
+			t.Fatalf("until, batch %d: %d samples, err %v; reference %d samples, err %v", n, len(gotT), gotErr, len(wantT), wantErr)
+		}
+		for i := range gotT {
+			if gotT[i] != wantT[i] || math.Float64bits(gotV[i]) != math.Float64bits(wantV[i]) {
+				t.Fatalf("until, batch %d, sample %d: (%d, %x), reference (%d, %x)", n, i, gotT[i], math.Float64bits(gotV[i]), wantT[i], math.Float64bits(wantV[i]))
 			}
 		}
 	}

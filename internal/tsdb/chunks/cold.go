@@ -560,10 +560,15 @@ func (it *coldIterator) Next() storage.ValueType {
 	return storage.ValFloat
 }
 
-// NextFloats implements chunkenc.FloatBatchIterator. The decimal codings
-// decode their two varint streams in one loop over locals; most varints
-// are a single byte, which the loop decodes without a call.
+// NextFloats implements chunkenc.FloatBatchIterator.
 func (it *coldIterator) NextFloats(ts []int64, vs []float64) int {
+	return it.NextFloatsUntil(ts, vs, math.MaxInt64)
+}
+
+// NextFloatsUntil implements chunkenc.FloatBatchIterator. The decimal
+// codings decode their two varint streams in one loop over locals; most
+// varints are a single byte, which the loop decodes without a call.
+func (it *coldIterator) NextFloatsUntil(ts []int64, vs []float64, maxt int64) int {
 	it.onSample = false
 	if it.err != nil || it.read >= it.total {
 		return 0
@@ -571,8 +576,8 @@ func (it *coldIterator) NextFloats(ts []int64, vs []float64) int {
 	want := min(len(ts), len(vs), it.total-it.read)
 	ts, vs = ts[:want], vs[:want]
 	if it.xor != nil {
-		n := it.xor.NextFloats(ts, vs)
-		if n < want {
+		n := it.xor.NextFloatsUntil(ts, vs, maxt)
+		if n < want && (n == 0 || ts[n-1] <= maxt) {
 			if err := it.xor.Err(); err != nil {
 				it.err = coldErr("%v", err)
 			} else {
@@ -589,6 +594,9 @@ func (it *coldIterator) NextFloats(ts []int64, vs []float64) int {
 			return it.settle(ts, vs, n)
 		}
 		ts[n], vs[n] = it.t, it.v
+		if it.t > maxt {
+			return it.settle(ts, vs, n+1)
+		}
 	}
 	if n == want {
 		return it.settle(ts, vs, n)
@@ -650,6 +658,10 @@ func (it *coldIterator) NextFloats(ts []int64, vs []float64) int {
 			v = divPow10(float64(m), div, inv)
 		}
 		ts[n], vs[n] = t, v
+		if t > maxt {
+			n++
+			break
+		}
 	}
 	it.tsb, it.vb = tsb[ti:], vb[vi:]
 	it.t, it.dT, it.m, it.dM = t, dT, m, dM

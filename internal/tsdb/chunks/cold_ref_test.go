@@ -82,7 +82,7 @@ func refColdDecode(b []byte) ([]int64, []float64, error) {
 	return ts, vs, nil
 }
 
-// checkColdAgainstReference requires Next and NextFloats (in several
+// checkColdAgainstReference requires Next, NextFloats and NextFloatsUntil (in several
 // batch sizes) to return exactly the reference's samples and to fail
 // exactly when it fails.
 func checkColdAgainstReference(t *testing.T, b []byte) {
@@ -119,6 +119,35 @@ func checkColdAgainstReference(t *testing.T, b []byte) {
 			gotT, gotV = append(gotT, bt[:k]...), append(gotV, bv[:k]...)
 		}
 		same("NextFloats", gotT, gotV, ci.Err())
+	}
+	for _, size := range []int{1, 2, 128} {
+		it, err := IteratorFromData(EncColdFloat, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ci := it.(*coldIterator)
+		var gotT []int64
+		var gotV []float64
+		bt, bv := make([]int64, size), make([]float64, size)
+		for call := 0; ; call++ {
+			// The limit: a reference timestamp a few samples ahead, or
+			// before the next sample.
+			maxt := int64(math.MinInt64)
+			if j := len(gotT) + call%5 - 1; j >= 0 && j < len(wantT) {
+				maxt = wantT[j]
+			}
+			k := ci.NextFloatsUntil(bt, bv, maxt)
+			if k == 0 {
+				break
+			}
+			for i := range k - 1 {
+				if bt[i] > maxt {
+					t.Fatalf("NextFloatsUntil(%d), batch %d: went on past %d", maxt, size, bt[i])
+				}
+			}
+			gotT, gotV = append(gotT, bt[:k]...), append(gotV, bv[:k]...)
+		}
+		same("NextFloatsUntil", gotT, gotV, ci.Err())
 	}
 	it, _ := IteratorFromData(EncColdFloat, b, nil)
 	var gotT []int64
