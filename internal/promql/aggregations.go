@@ -171,7 +171,6 @@ func (ev *evaluator) rangeEvalAgg(ctx context.Context, e *parser.AggregateExpr, 
 	var buf []byte
 	groupIndex := map[string]int{}
 	seriesGroup := make([]int, len(input))
-	var result Matrix
 	for i, s := range input {
 		var key string
 		key, buf = groupingKey(s.Metric, grouping, e.Without, buf)
@@ -179,11 +178,22 @@ func (ev *evaluator) rangeEvalAgg(ctx context.Context, e *parser.AggregateExpr, 
 		if !ok {
 			idx = len(groupIndex)
 			groupIndex[key] = idx
-			if !isKAggregation(e.Op) {
-				result = append(result, Series{Metric: groupingLabels(lb, s.Metric, grouping, e.Without)})
-			}
 		}
 		seriesGroup[i] = idx
+	}
+	var result Matrix
+	if !isKAggregation(e.Op) {
+		// Groups are numbered in order of first appearance; the result
+		// is made at its size (grown by appends it was a third of what a
+		// small aggregation allocated).
+		result = make(Matrix, len(groupIndex))
+		next := 0
+		for i, g := range seriesGroup {
+			if g == next {
+				result[g] = Series{Metric: groupingLabels(lb, input[i].Metric, grouping, e.Without)}
+				next++
+			}
+		}
 	}
 	groups := make([]group, len(groupIndex))
 
@@ -230,7 +240,8 @@ func (ev *evaluator) rangeEvalAgg(ctx context.Context, e *parser.AggregateExpr, 
 		}
 	}
 
-	enh := &evalNodeHelper{delayedNameRemoval: ev.st.delayedNameRemoval, annos: &ev.st.annos}
+	enh := ev.newHelper()
+	defer putHelper(enh)
 	numSteps := ev.numSteps()
 	temp := ev.st.currentSamples
 	step := -1

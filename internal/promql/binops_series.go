@@ -204,7 +204,8 @@ func (ev *evaluator) seriesArithmetic(e *parser.BinaryExpr, matching *parser.Vec
 	if !ok {
 		return nil, false
 	}
-	enh := &evalNodeHelper{delayedNameRemoval: ev.st.delayedNameRemoval, annos: &ev.st.annos}
+	enh := ev.newHelper()
+	defer putHelper(enh)
 	seriesSigs := seriesSignatures(matching, sortedNames(matching), []Matrix{lhs, rhs}, enh)
 	many, one := lhs, rhs
 	manySigs, oneSigs := seriesSigs[0], seriesSigs[1]
@@ -316,7 +317,8 @@ func (ev *evaluator) seriesSetOperation(op parser.ItemType, matching *parser.Vec
 	if !ok {
 		return nil, false
 	}
-	enh := &evalNodeHelper{}
+	enh := ev.newHelper()
+	defer putHelper(enh)
 	seriesSigs := seriesSignatures(matching, sortedNames(matching), []Matrix{lhs, rhs}, enh)
 	lsigs, rsigs := seriesSigs[0], seriesSigs[1]
 	if op == parser.LOR {

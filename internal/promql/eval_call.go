@@ -187,8 +187,14 @@ func (ev *evaluator) evalRangeFunction(ctx context.Context, e *parser.Call, rang
 		enh      *evalNodeHelper
 		inMatrix Matrix
 	)
+	defer func() {
+		if enh != nil {
+			putHelper(enh)
+		}
+	}()
 	newHelper := func() {
-		enh = &evalNodeHelper{out: make(Vector, 0, 1), delayedNameRemoval: ev.st.delayedNameRemoval, annos: &ev.st.annos}
+		enh = ev.newHelper()
+		enh.out = make(Vector, 0, 1)
 		enh.rangeMs = ra.rng
 		enh.anchored, enh.smoothed = ra.anchored, ra.smoothed
 		inMatrix = make(Matrix, 1)

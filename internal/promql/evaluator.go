@@ -500,12 +500,15 @@ func (ev *evaluator) rangeEvalMatrices(ctx context.Context, originalSamples int,
 		vectors[i] = getVector(len(mats[i]))
 		biggest = max(biggest, len(mats[i]))
 	}
-	enh := &evalNodeHelper{out: getVector(biggest), delayedNameRemoval: ev.st.delayedNameRemoval, annos: &ev.st.annos,
-		singleStep: ev.startTimestamp == ev.endTimestamp}
+	enh := ev.newHelper()
+	enh.out, enh.singleStep = getVector(biggest), ev.startTimestamp == ev.endTimestamp
 	// The vectors of the steps are scratch space, recycled when done. A
 	// function may hand back one of its arguments as its output (sort
 	// does), so that the output and an argument share an array.
-	defer func() { recycleVectors(append(vectors, enh.out)) }()
+	defer func() {
+		recycleVectors(append(vectors, enh.out))
+		putHelper(enh)
+	}()
 
 	var seriesSigs, stepSigs [][]int
 	if matching != nil {
