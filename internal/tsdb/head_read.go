@@ -246,7 +246,7 @@ func (s *headSeriesSet) Next() bool {
 				return false
 			}
 		}
-		full, ok := s.hasSamples(ms)
+		full, from, ok := s.hasSamples(ms)
 		if !ok {
 			continue
 		}
@@ -271,7 +271,7 @@ func (s *headSeriesSet) Next() bool {
 			}
 			ctx = &s.ctxSlab[0]
 			s.ctxSlab = s.ctxSlab[1:]
-			*ctx = seriesCtx{set: s, full: full}
+			*ctx = seriesCtx{set: s, full: full, from: from}
 		}
 		*s.cur = headSeries{lset: lset, ms: ms, ctx: ctx}
 		s.returned++
@@ -285,15 +285,16 @@ func (s *headSeriesSet) Err() error                 { return s.err }
 func (s *headSeriesSet) Warnings() storage.Warnings { return nil }
 
 // hasSamples reports whether ms has samples in the set's range that are
-// not deleted, and returns its full chunks.
-func (s *headSeriesSet) hasSamples(ms *memSeries) (chunkList, bool) {
+// not deleted, and returns its full chunks with an iterator over them
+// that stands before the first one in range (where a read may start).
+func (s *headSeriesSet) hasSamples(ms *memSeries) (chunkList, chunkListIter, bool) {
 	if s.stones != nil {
 		if ivs := s.stones.Get(ms.ref); len(ivs) > 0 {
 			if s.scratch == nil {
 				s.scratch = new(chunkSnapshot)
 			}
-			full := s.scratch.take(s.h, ms, s.mint, s.maxt, ivs, "")
-			return full, len(s.scratch.chunks) > 0
+			full := s.scratch.take(s.h, ms, s.mint, s.maxt, ivs, "", chunkListIter{})
+			return full, full.iter(), len(s.scratch.chunks) > 0
 		}
 	}
 	lock := s.h.series.refLock(ms.ref)
@@ -302,23 +303,24 @@ func (s *headSeriesSet) hasSamples(ms *memSeries) (chunkList, bool) {
 	if c := ms.openChunkLocked(); c != nil && c.NumSamples() > 0 {
 		if ms.lastT >= s.mint && ms.openMinT <= s.maxt {
 			if ms.openMinT < s.mint {
-				return "", true // no full chunk is in range
+				return "", chunkListIter{}, true // no full chunk is in range
 			}
-			return ms.full, true
+			return ms.full, ms.full.iter(), true
 		}
 		if ms.openMinT < s.mint {
-			return "", false // full chunks end earlier still
+			return "", chunkListIter{}, false // full chunks end earlier still
 		}
 	}
-	for it := ms.full.iter(); it.next(); {
-		if it.cur.minT > s.maxt {
+	for it := ms.full.iter(); ; {
+		before := it
+		if !it.next() || it.cur.minT > s.maxt {
 			break
 		}
 		if it.cur.maxT >= s.mint {
-			return ms.full, true
+			return ms.full, before, true
 		}
 	}
-	return "", false
+	return "", chunkListIter{}, false
 }
 
 // chunkSnap is a chunk as a query sees it: immutable. A full chunk is
@@ -352,8 +354,10 @@ type chunkSnapshot struct {
 // full chunks. Full chunks are immutable and only referenced; the open
 // chunk is shared when it holds floats, and copied otherwise. The full
 // chunks are those of prior, a list the series had earlier, and those
-// cut since: chunks truncated since prior are still read.
-func (cs *chunkSnapshot) take(h *Head, s *memSeries, mint, maxt int64, ivs tombstones.Intervals, prior chunkList) chunkList {
+// cut since: chunks truncated since prior are still read. from is an
+// iterator over prior standing before its first chunk in range, or the
+// zero iterator to walk prior from its start.
+func (cs *chunkSnapshot) take(h *Head, s *memSeries, mint, maxt int64, ivs tombstones.Intervals, prior chunkList, from chunkListIter) chunkList {
 	cs.chunks, cs.ivs, cs.openCk = cs.chunks[:0], ivs, chunkenc.XORCheckpoint{}
 	lock := h.series.refLock(s.ref)
 	lock.RLock()
@@ -379,7 +383,7 @@ func (cs *chunkSnapshot) take(h *Head, s *memSeries, mint, maxt int64, ivs tombs
 	}
 	lock.RUnlock()
 	if !skipFull {
-		cs.addFull(prior, full, mint, maxt)
+		cs.addFull(prior, full, from, mint, maxt)
 	}
 	if open.data != nil {
 		cs.chunks = append(cs.chunks, open)
@@ -395,7 +399,11 @@ func (cs *chunkSnapshot) take(h *Head, s *memSeries, mint, maxt int64, ivs tombs
 // addFull adds the chunks of prior and then those of full that start after
 // prior's last one, which overlap [mint, maxt]. Both lists are in time
 // order, and full is prior less a truncated prefix plus chunks cut since.
-func (cs *chunkSnapshot) addFull(prior, full chunkList, mint, maxt int64) {
+// from is an iterator over prior (see take).
+func (cs *chunkSnapshot) addFull(prior, full chunkList, from chunkListIter, mint, maxt int64) {
+	if from.rest == "" {
+		from = prior.iter()
+	}
 	// add reports false once c starts after maxt: the rest do too.
 	add := func(c chunkMeta) bool {
 		if c.minT > maxt {
@@ -406,14 +414,20 @@ func (cs *chunkSnapshot) addFull(prior, full chunkList, mint, maxt int64) {
 		}
 		return true
 	}
-	last := int64(math.MinInt64)
-	if prior != full {
-		for it := prior.iter(); it.next(); {
+	if prior == full {
+		for it := from; it.next(); {
 			if !add(it.cur) {
 				return
 			}
-			last = it.cur.maxT
 		}
+		return
+	}
+	last := int64(math.MinInt64)
+	for it := from; it.next(); {
+		if !add(it.cur) {
+			return
+		}
+		last = it.cur.maxT
 	}
 	for it := full.iter(); it.next(); {
 		if it.cur.minT > last && !add(it.cur) {
@@ -438,6 +452,10 @@ type headSeries struct {
 type seriesCtx struct {
 	set  *headSeriesSet
 	full chunkList
+	// from is an iterator over full standing before its first chunk in
+	// range at Next, so a read does not decode the list from its start
+	// again.
+	from chunkListIter
 }
 
 func (s *headSeries) Labels() labels.Labels { return s.lset }
@@ -510,7 +528,7 @@ type headIterator struct {
 // reset starts the iteration of s from a snapshot of its chunks taken now.
 func (it *headIterator) reset(s *headSeries) {
 	set := s.ctx.set
-	it.snap.take(set.h, s.ms, set.mint, set.maxt, s.deletions(), s.ctx.full)
+	it.snap.take(set.h, s.ms, set.mint, set.maxt, s.deletions(), s.ctx.full, s.ctx.from)
 	it.reader, it.mint, it.maxt = set.chunks, set.mint, set.maxt
 	it.deleted = nil
 	if len(it.snap.ivs) > 0 {

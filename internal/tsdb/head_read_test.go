@@ -123,12 +123,21 @@ func TestQueryWhileAppending(t *testing.T) {
 		if atLeast > 0 && mint == math.MinInt64 && int64(len(got)) < atLeast {
 			return fmt.Errorf("round %d series %d: %d samples, %d were committed before the query", round, s, len(got), atLeast)
 		}
+		if atLeast > 0 && maxt < want[s][atLeast-1].T && len(got) != len(exp) {
+			// A window inside what was committed: all of it is seen.
+			return fmt.Errorf("round %d series %d: %d samples in [%d, %d], want %d", round, s, len(got), mint, maxt, len(exp))
+		}
 		return nil
 	}
 	for r := 0; !done.Load(); r++ {
 		before := committed.Load()
 		mint, maxt := int64(math.MinInt64), int64(math.MaxInt64)
-		if r%2 == 1 && before > 0 {
+		switch {
+		case r%4 == 3 && before > 4:
+			// A window in the middle, starting and ending inside
+			// full chunks: reads start at the first chunk in range.
+			mint, maxt = want[0][before/3].T, want[0][before*2/3].T
+		case r%2 == 1 && before > 0:
 			// A window at the end, as an instant query reads.
 			last := want[0][before-1].T
 			mint, maxt = last-30_000, last+5_000
