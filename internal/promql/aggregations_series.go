@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"github.com/vigil-monitoring/vigil/internal/model/labels"
 	"github.com/vigil-monitoring/vigil/internal/promql/parser"
@@ -320,6 +321,7 @@ func (ev *evaluator) countValuesOverSteps(ctx context.Context, cv *countValues, 
 	// Without grouping labels, an output has the value label only, which
 	// needs no builder (the value is never empty).
 	onlyValue := !cv.e.Without && len(cv.grouping) == 1 && cv.grouping[0] == cv.valueLabel
+	var vbuf []byte // a formatted value, for onlyValue
 	// The points are collected as (output, count) events, step by step,
 	// and laid out once the number of points of every output is known:
 	// the outputs come and go with the values, and growing a matrix and a
@@ -364,11 +366,14 @@ func (ev *evaluator) countValuesOverSteps(ctx context.Context, cv *countValues, 
 				} else {
 					outputs[key] = o
 				}
-				value := strconv.FormatFloat(f, 'f', -1, 64)
 				var metric labels.Labels
 				if onlyValue {
-					metric = labels.FromStrings(cv.valueLabel, value)
+					// The value is formatted into buf and only copied
+					// into the label set's own data.
+					vbuf = strconv.AppendFloat(vbuf[:0], f, 'f', -1, 64)
+					metric = labels.FromStrings(cv.valueLabel, unsafe.String(unsafe.SliceData(vbuf), len(vbuf)))
 				} else {
+					value := strconv.FormatFloat(f, 'f', -1, 64)
 					lb := cv.lb
 					lb.Reset(input[i].Metric)
 					lb.Set(cv.valueLabel, value)

@@ -529,11 +529,6 @@ func (ev *evaluator) rangeEvalMatrices(ctx context.Context, originalSamples int,
 		// comparing with that series first saves a map lookup per sample.
 		prevIdx []int
 	)
-	if ev.startTimestamp != ev.endTimestamp {
-		result = make(Matrix, 0, biggest)
-		lastT = make([]int64, 0, biggest)
-		byLabel = make(map[labels.Labels]int, biggest)
-	}
 	for ts := ev.startTimestamp; ts <= ev.endTimestamp; ts += ev.interval {
 		ev.checkContext(ctx)
 		ev.st.currentSamples = temp
@@ -583,6 +578,14 @@ func (ev *evaluator) rangeEvalMatrices(ctx context.Context, originalSamples int,
 			return mat
 		}
 
+		if byLabel == nil {
+			// Sized by the first step's output, not the input: a function
+			// such as histogram_quantile has far fewer series out than in.
+			n := max(len(out), 1)
+			result = make(Matrix, 0, n)
+			lastT = make([]int64, 0, n)
+			byLabel = make(map[labels.Labels]int, n)
+		}
 		for k, s := range out {
 			idx := -1
 			if k < len(prevIdx) && labels.Equal(result[prevIdx[k]].Metric, s.Metric) {

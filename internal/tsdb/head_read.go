@@ -220,9 +220,10 @@ type headSeriesSet struct {
 	seriesSlab []headSeries
 	// shared is the context of series without full chunks to keep; the
 	// others get theirs from ctxSlab (see headSeries).
-	shared  seriesCtx
-	ctxSlab []seriesCtx
-	scratch *chunkSnapshot // for Next's check of deleted chunks
+	shared   seriesCtx
+	ctxSlab  []seriesCtx
+	fromSlab []chunkListIter // for seriesCtx.from
+	scratch  *chunkSnapshot  // for Next's check of deleted chunks
 }
 
 // slabSeries is how many series one slab allocation holds.
@@ -271,7 +272,15 @@ func (s *headSeriesSet) Next() bool {
 			}
 			ctx = &s.ctxSlab[0]
 			s.ctxSlab = s.ctxSlab[1:]
-			*ctx = seriesCtx{set: s, full: full, from: from}
+			*ctx = seriesCtx{set: s, full: full}
+			if from.n > 0 {
+				if len(s.fromSlab) == 0 {
+					s.fromSlab = make([]chunkListIter, slabLen(s.returned, len(s.series)-s.i+1))
+				}
+				s.fromSlab[0] = from
+				ctx.from = &s.fromSlab[0]
+				s.fromSlab = s.fromSlab[1:]
+			}
 		}
 		*s.cur = headSeries{lset: lset, ms: ms, ctx: ctx}
 		s.returned++
@@ -286,7 +295,8 @@ func (s *headSeriesSet) Warnings() storage.Warnings { return nil }
 
 // hasSamples reports whether ms has samples in the set's range that are
 // not deleted, and returns its full chunks with an iterator over them
-// that stands before the first one in range (where a read may start).
+// that stands before the first one in range (where a read may start), or
+// the zero iterator for their start.
 func (s *headSeriesSet) hasSamples(ms *memSeries) (chunkList, chunkListIter, bool) {
 	if s.stones != nil {
 		if ivs := s.stones.Get(ms.ref); len(ivs) > 0 {
@@ -294,7 +304,7 @@ func (s *headSeriesSet) hasSamples(ms *memSeries) (chunkList, chunkListIter, boo
 				s.scratch = new(chunkSnapshot)
 			}
 			full := s.scratch.take(s.h, ms, s.mint, s.maxt, ivs, "", chunkListIter{})
-			return full, full.iter(), len(s.scratch.chunks) > 0
+			return full, chunkListIter{}, len(s.scratch.chunks) > 0
 		}
 	}
 	lock := s.h.series.refLock(ms.ref)
@@ -305,7 +315,7 @@ func (s *headSeriesSet) hasSamples(ms *memSeries) (chunkList, chunkListIter, boo
 			if ms.openMinT < s.mint {
 				return "", chunkListIter{}, true // no full chunk is in range
 			}
-			return ms.full, ms.full.iter(), true
+			return ms.full, chunkListIter{}, true
 		}
 		if ms.openMinT < s.mint {
 			return "", chunkListIter{}, false // full chunks end earlier still
@@ -452,10 +462,11 @@ type headSeries struct {
 type seriesCtx struct {
 	set  *headSeriesSet
 	full chunkList
-	// from is an iterator over full standing before its first chunk in
-	// range at Next, so a read does not decode the list from its start
-	// again.
-	from chunkListIter
+	// from, when set, is an iterator over full standing before its first
+	// chunk in range at Next, so a read does not decode the list from
+	// its start again. Only series whose first chunks are out of range
+	// have one: it would more than double the struct.
+	from *chunkListIter
 }
 
 func (s *headSeries) Labels() labels.Labels { return s.lset }
@@ -528,7 +539,11 @@ type headIterator struct {
 // reset starts the iteration of s from a snapshot of its chunks taken now.
 func (it *headIterator) reset(s *headSeries) {
 	set := s.ctx.set
-	it.snap.take(set.h, s.ms, set.mint, set.maxt, s.deletions(), s.ctx.full, s.ctx.from)
+	var from chunkListIter
+	if s.ctx.from != nil {
+		from = *s.ctx.from
+	}
+	it.snap.take(set.h, s.ms, set.mint, set.maxt, s.deletions(), s.ctx.full, from)
 	it.reader, it.mint, it.maxt = set.chunks, set.mint, set.maxt
 	it.deleted = nil
 	if len(it.snap.ivs) > 0 {
