@@ -1,6 +1,8 @@
 package promql
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -13,20 +15,25 @@ type engineMetrics struct {
 	// queryLogEnabled and queryLogFailures describe the query log.
 	queryLogEnabled  prometheus.Gauge
 	queryLogFailures prometheus.Counter
-	queueTime        prometheus.Observer
-	prepareTime      prometheus.Observer
-	innerEval        prometheus.Observer
-	resultSort       prometheus.Observer
+	// durations has the children durQueueTime, durPrepareTime,
+	// durInnerEval and durResultSort.
+	durations *windowSummary
 }
+
+// The children of engineMetrics.durations.
+const (
+	durQueueTime = iota
+	durPrepareTime
+	durInnerEval
+	durResultSort
+)
 
 // newEngineMetrics registers the metrics on reg. A nil reg gives working
 // metrics that nobody collects, so the engine never checks for nil.
 func newEngineMetrics(reg prometheus.Registerer, maxConcurrent int) *engineMetrics {
-	durations := prometheus.NewSummaryVec(prometheus.SummaryOpts{
-		Name:       "prometheus_engine_query_duration_seconds",
-		Help:       "Query timings",
-		Objectives: map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001},
-	}, []string{"slice"})
+	// Prometheus' summary: quantiles 0.5, 0.9 and 0.99 over ten minutes.
+	durations := newWindowSummary("prometheus_engine_query_duration_seconds", "Query timings", "slice",
+		[]string{"queue_time", "prepare_time", "inner_eval", "result_sort"}, []float64{0.5, 0.9, 0.99}, 10*time.Minute)
 	m := &engineMetrics{
 		queries: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "prometheus_engine_queries",
@@ -48,10 +55,7 @@ func newEngineMetrics(reg prometheus.Registerer, maxConcurrent int) *engineMetri
 			Name: "prometheus_engine_query_log_failures_total",
 			Help: "The number of query log failures.",
 		}),
-		queueTime:   durations.WithLabelValues("queue_time"),
-		prepareTime: durations.WithLabelValues("prepare_time"),
-		innerEval:   durations.WithLabelValues("inner_eval"),
-		resultSort:  durations.WithLabelValues("result_sort"),
+		durations: durations,
 	}
 	// Prometheus reports -1 when there is no limit.
 	if maxConcurrent <= 0 {
@@ -66,14 +70,14 @@ func newEngineMetrics(reg prometheus.Registerer, maxConcurrent int) *engineMetri
 
 // observe records one finished query.
 func (m *engineMetrics) observe(q *query) {
-	t := q.stats.Timers
+	t, now := q.stats.Timers, m.durations.now()
 	if q.ng.tracker != nil {
-		m.queueTime.Observe(t.ExecQueueTime.Seconds())
+		m.durations.observe(durQueueTime, now, t.ExecQueueTime.Seconds())
 	}
-	m.prepareTime.Observe(t.QueryPreparationTime.Seconds())
-	m.innerEval.Observe(t.InnerEvalTime.Seconds())
+	m.durations.observe(durPrepareTime, now, t.QueryPreparationTime.Seconds())
+	m.durations.observe(durInnerEval, now, t.InnerEvalTime.Seconds())
 	if q.interval != 0 {
-		m.resultSort.Observe(t.ResultSortTime.Seconds())
+		m.durations.observe(durResultSort, now, t.ResultSortTime.Seconds())
 	}
 	if q.stats.Samples != nil {
 		m.samples.Add(float64(q.stats.Samples.TotalSamples))
