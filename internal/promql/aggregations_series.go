@@ -187,6 +187,21 @@ func (ev *evaluator) foldSeries(op parser.ItemType, fs []FPoint, numSteps int, a
 				continue
 			}
 			a.count[k]++
+			if !a.incremental[k] {
+				// addToMean while the sum is finite, written out as
+				// for SUM; the rest goes through addToMean.
+				sum := a.value[k]
+				if t := sum + f; !math.IsInf(t, 0) {
+					c := a.kahanC[k]
+					if math.Abs(sum) >= math.Abs(f) {
+						c += (sum - t) + f
+					} else {
+						c += (f - t) + sum
+					}
+					a.value[k], a.kahanC[k] = t, c
+					continue
+				}
+			}
 			a.value[k], a.mean[k], a.kahanC[k], a.incremental[k] = addToMean(f, a.value[k], a.mean[k], a.kahanC[k], a.count[k], a.incremental[k])
 		}
 	case parser.COUNT:
