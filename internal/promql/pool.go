@@ -1,6 +1,7 @@
 package promql
 
 import (
+	"math/bits"
 	"sync"
 	"unsafe"
 
@@ -191,15 +192,12 @@ func (st *evalState) recycleSelections() {
 // The vectors of instant query results are recycled when the engine takes
 // results back on Close: a vector per query was a tenth of what an
 // instant query over many series allocated.
-var vectorPool sync.Pool // of *Vector
+var vectorPools sizedPools[*Vector]
 
 // getVector returns an empty vector with room for n samples.
 func getVector(n int) Vector {
-	if p, ok := vectorPool.Get().(*Vector); ok {
-		if cap(*p) >= n {
-			return (*p)[:0]
-		}
-		vectorPool.Put(p) // Fits a smaller result.
+	if p := sizedGet(&vectorPools, n, func(p *Vector) int { return cap(*p) }); p != nil {
+		return (*p)[:0]
 	}
 	return make(Vector, 0, n)
 }
@@ -211,7 +209,46 @@ func putVector(v Vector) {
 	}
 	clear(v[:cap(v)]) // Let labels and histograms be collected.
 	v = v[:0]
-	vectorPool.Put(&v)
+	sizedPut(&vectorPools, cap(v), &v)
+}
+
+// sizedPools are pools by size class: class k holds buffers with a
+// capacity of at least 1<<k and less than 2<<k. One pool of all sizes
+// hands a large query whatever a small one put back, and it then
+// allocates anyway: that was a large part of what the histogram and
+// aggregation queries over 1000 series allocated.
+type sizedPools[T any] [18]sync.Pool // of T, up to maxPooledWindowPoints
+
+func sizeClass(c int) int { return bits.Len(uint(c)) - 1 }
+
+// sizedGet returns a buffer with a capacity of at least n (as capOf
+// tells) from pools, or nil. It looks in the class that only holds
+// buffers that are large enough, then in the one below.
+func sizedGet[T any](pools *sizedPools[T], n int, capOf func(T) int) T {
+	var zero T
+	k := bits.Len(uint(max(n, 1) - 1)) // the smallest k with 1<<k >= n
+	if k >= len(pools) {
+		return zero
+	}
+	if b, ok := pools[k].Get().(T); ok {
+		return b
+	}
+	if k > 0 {
+		if b, ok := pools[k-1].Get().(T); ok {
+			if capOf(b) >= n {
+				return b
+			}
+			pools[k-1].Put(b)
+		}
+	}
+	return zero
+}
+
+// sizedPut recycles b, of capacity c, into its class.
+func sizedPut[T any](pools *sizedPools[T], c int, b T) {
+	if k := sizeClass(c); k >= 0 && k < len(pools) {
+		pools[k].Put(b)
+	}
 }
 
 // recycleVectors hands back vectors, some of which may share memory
@@ -251,15 +288,12 @@ func overlap(a, b Vector) bool {
 // inputs, and a query's result on Close. Selectors and range functions
 // take them again; a series is 72 bytes, the largest allocation left of
 // an instant selector over many series.
-var matrixPool sync.Pool // of *Matrix
+var matrixPools sizedPools[*Matrix]
 
 // getMatrix returns an empty matrix with room for n series.
 func getMatrix(n int) Matrix {
-	if p, ok := matrixPool.Get().(*Matrix); ok {
-		if cap(*p) >= n {
-			return (*p)[:0]
-		}
-		matrixPool.Put(p) // Fits a smaller matrix.
+	if p := sizedGet(&matrixPools, n, func(p *Matrix) int { return cap(*p) }); p != nil {
+		return (*p)[:0]
 	}
 	return make(Matrix, 0, n)
 }
@@ -272,7 +306,7 @@ func putMatrix(m Matrix) {
 	}
 	clear(m[:cap(m)]) // Let labels and points be collected.
 	m = m[:0]
-	matrixPool.Put(&m)
+	sizedPut(&matrixPools, cap(m), &m)
 }
 
 // Series iterators are recycled across queries: the storage reuses the
