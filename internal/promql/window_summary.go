@@ -1,6 +1,7 @@
 package promql
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sync"
@@ -138,15 +139,7 @@ func weightedQuantiles(pts []weighted, qs []float64) map[float64]float64 {
 		}
 		return out
 	}
-	slices.SortFunc(pts, func(a, b weighted) int {
-		switch {
-		case a.v < b.v:
-			return -1
-		case a.v > b.v:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(pts, func(a, b weighted) int { return cmp.Compare(a.v, b.v) })
 	total := 0.0
 	for _, p := range pts {
 		total += p.w
