@@ -167,15 +167,10 @@ func (ev *evaluator) foldSeries(op parser.ItemType, fs []FPoint, numSteps int, a
 			}
 			// kahanAdd, written out: it is too large to be inlined, and
 			// the call was a good part of this loop.
-			sum, c := a.value[k], a.kahanC[k]
-			t := sum + f
-			switch {
-			case math.IsInf(t, 0):
-				c = 0
-			case math.Abs(sum) >= math.Abs(f):
-				c += (sum - t) + f
-			default:
-				c += (f - t) + sum
+			sum := a.value[k]
+			t, c := sum+f, 0.0
+			if !math.IsInf(t, 0) {
+				c = kahanCompensate(a.kahanC[k], sum, f, t)
 			}
 			a.value[k], a.kahanC[k] = t, c
 		}
@@ -192,13 +187,7 @@ func (ev *evaluator) foldSeries(op parser.ItemType, fs []FPoint, numSteps int, a
 				// for SUM; the rest goes through addToMean.
 				sum := a.value[k]
 				if t := sum + f; !math.IsInf(t, 0) {
-					c := a.kahanC[k]
-					if math.Abs(sum) >= math.Abs(f) {
-						c += (sum - t) + f
-					} else {
-						c += (f - t) + sum
-					}
-					a.value[k], a.kahanC[k] = t, c
+					a.value[k], a.kahanC[k] = t, kahanCompensate(a.kahanC[k], sum, f, t)
 					continue
 				}
 			}

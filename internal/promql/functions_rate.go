@@ -605,15 +605,19 @@ func instantValue(m Matrix, args parser.Expressions, enh *evalNodeHelper, isRate
 // Kahan summation, which keeps the rounding error of each addition in c.
 func kahanAdd(inc, sum, c float64) (float64, float64) {
 	t := sum + inc
-	switch {
-	case math.IsInf(t, 0):
-		c = 0
-	case math.Abs(sum) >= math.Abs(inc):
-		c += (sum - t) + inc
-	default:
-		c += (inc - t) + sum
+	if math.IsInf(t, 0) {
+		return t, 0
 	}
-	return t, c
+	return t, kahanCompensate(c, sum, inc, t)
+}
+
+// kahanCompensate returns compensation c after t = sum + inc (finite)
+// was computed. It is small enough to be inlined where kahanAdd is not.
+func kahanCompensate(c, sum, inc, t float64) float64 {
+	if math.Abs(sum) >= math.Abs(inc) {
+		return c + ((sum - t) + inc)
+	}
+	return c + ((inc - t) + sum)
 }
 
 // floatRate computes what extrapolatedRate computes for a window of floats
